@@ -1,0 +1,61 @@
+"""``glidein-singularity``: the command-line entry point.
+
+Each sub-command lives in its own module under ``glidein_singularity.commands`` and exposes
+``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only
+when their command runs, so worker-node commands never import admin-side libraries.
+
+Exit status: 0 success; 1 a failure or a refusal the command reports; 2 usage error.
+"""
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional, Sequence
+
+from . import __version__
+from .errors import GlideinSingularityError
+
+__all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+#: (command name, module under glidein_singularity.commands, one-line help)
+COMMANDS = (
+)  # type: Sequence[tuple]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full argument parser (also used to generate the CLI reference)."""
+    parser = argparse.ArgumentParser(
+        prog="glidein-singularity",
+        description="Run every HTCondor/GlideinWMS glidein job in an unprivileged Apptainer container.",
+    )
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module("glidein_singularity.commands." + module_name)
+        cmd = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(module.run(args))
+    except GlideinSingularityError as exc:
+        print("ERROR: {}".format(exc), file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

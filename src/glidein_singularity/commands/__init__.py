@@ -1,0 +1,1 @@
+"""Sub-commands of the ``glidein-singularity`` command line (one module each)."""

@@ -1,0 +1,1 @@
+"""Admin-side tooling: the frontend/factory YAML model, lint, render to GlideinWMS XML, import."""
