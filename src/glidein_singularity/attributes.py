@@ -1,0 +1,454 @@
+"""The attribute registry (pure): every attribute glidein-singularity reads or advertises.
+
+One ``Attribute`` per name, spelled exactly as GlideinWMS users write it. The setup script takes the
+condor-vars type and the places an attribute is published from here, and the reference docs are
+generated from ``ATTRIBUTES``; a test checks that both agree.
+"""
+
+import types
+from typing import Mapping, NamedTuple, Tuple
+
+from . import policy
+
+__all__ = [
+    "ADVERTISED_PLACES",
+    "ATTRIBUTES",
+    "BY_NAME",
+    "CONDOR_TYPES",
+    "WHO",
+    "Attribute",
+    "get",
+]
+
+#: Who sets an attribute.
+WHO = ("factory", "frontend", "factory/frontend", "job", "glidein", "node env", "node env/factory/frontend")
+#: Where an attribute is published: the startd (machine) ad, the job environment, glidein_config.
+ADVERTISED_PLACES = ("startd", "job_env", "glidein_config")
+#: condor vars types: string, ClassAd expression (booleans), integer.
+CONDOR_TYPES = ("S", "C", "I")
+
+
+class Attribute(NamedTuple):
+    """One attribute: who sets it, its values and default, where it is published."""
+
+    name: str
+    #: One of ``WHO``.
+    who: str
+    #: Accepted values, as a short human text.
+    values: str
+    #: The value used when unset ("" = no value).
+    default: str
+    #: Subset of ``ADVERTISED_PLACES`` (empty: only read, never published).
+    advertised: Tuple[str, ...]
+    #: condor vars type ``S``/``C``/``I`` when published to the startd, else "".
+    type: str
+    #: What it means, one or two sentences.
+    description: str
+    #: How glidein-singularity differs from GlideinWMS ("" = same behaviour).
+    gwms_difference: str = ""
+
+
+_GWMS_SET = ("startd", "job_env", "glidein_config")  # GlideinWMS ``advertise``: condor vars "- + Y Y +"
+_STARTD = ("startd", "glidein_config")
+_MODES = "unprivileged, privileged, fakeroot"
+_DUP = "Same value as {}; kept for GlideinWMS compatibility."
+
+
+def _twin(name: str, of: str, values: str, type_: str = "S") -> Attribute:
+    return Attribute(name, "glidein", values, "", _GWMS_SET, type_, _DUP.format(of))
+
+
+ATTRIBUTES: Tuple[Attribute, ...] = (
+    # --- negotiation -----------------------------------------------------------------------------
+    Attribute(
+        policy.USE_ATTR,
+        "frontend",
+        ", ".join(policy.USE_VALUES),
+        policy.USE_DEFAULT,
+        ("startd", "glidein_config"),
+        "S",
+        "The VO's wish to run jobs in containers; combined with GLIDEIN_SINGULARITY_REQUIRE by the "
+        "negotiation table.",
+        "Case-insensitive and surrounding blanks ignored (GlideinWMS compares the exact upper-case text).",
+    ),
+    Attribute(
+        policy.REQUIRE_ATTR,
+        "factory",
+        ", ".join(policy.REQUIRE_VALUES),
+        policy.REQUIRE_DEFAULT,
+        ("startd", "glidein_config"),
+        "S",
+        "The site's rule for containers on this entry; combined with GLIDEIN_Singularity_Use.",
+        "Case-insensitive and surrounding blanks ignored (GlideinWMS compares the exact upper-case text).",
+    ),
+    # --- result of the setup -----------------------------------------------------------------------
+    Attribute(
+        "HAS_SINGULARITY",
+        "glidein",
+        "True, False",
+        "",
+        _GWMS_SET,
+        "C",
+        "True when jobs run in containers on this glidein; not published at all when the negotiation "
+        "outcome is DISABLE.",
+    ),
+    Attribute(
+        "GWMS_SINGULARITY_STATUS",
+        "glidein",
+        "NEVER, PREFERRED, REQUIRED",
+        "",
+        _GWMS_SET,
+        "S",
+        "The negotiation outcome. PREFERRED with HAS_SINGULARITY=False means the runtime or image did not "
+        "work and jobs run without a container.",
+    ),
+    Attribute(
+        "SINGULARITY_PATH",
+        "glidein",
+        "absolute path",
+        "",
+        _GWMS_SET,
+        "S",
+        "The runtime binary that passed the validation run.",
+    ),
+    _twin("GWMS_SINGULARITY_PATH", "SINGULARITY_PATH", "absolute path"),
+    _twin("CONTAINERSW_PATH", "SINGULARITY_PATH", "absolute path"),
+    _twin("GWMS_CONTAINERSW_PATH", "SINGULARITY_PATH", "absolute path"),
+    Attribute(
+        "SINGULARITY_VERSION",
+        "glidein",
+        "version number",
+        "",
+        _GWMS_SET,
+        "S",
+        "Output of `<bin> version` (or `--version` without its `apptainer version ` prefix).",
+    ),
+    _twin("GWMS_SINGULARITY_VERSION", "SINGULARITY_VERSION", "version number"),
+    _twin("CONTAINERSW_VERSION", "SINGULARITY_VERSION", "version number"),
+    _twin("GWMS_CONTAINERSW_VERSION", "SINGULARITY_VERSION", "version number"),
+    Attribute(
+        "SINGULARITY_FULL_VERSION",
+        "glidein",
+        "text",
+        "",
+        _GWMS_SET,
+        "S",
+        "First line of `<bin> --version`, e.g. `apptainer version 1.4.5` (tells apptainer from singularity).",
+    ),
+    _twin("CONTAINERSW_FULL_VERSION", "SINGULARITY_FULL_VERSION", "text"),
+    _twin("GWMS_CONTAINERSW_FULL_VERSION", "SINGULARITY_FULL_VERSION", "text"),
+    Attribute(
+        "SINGULARITY_MODE",
+        "glidein",
+        _MODES,
+        "",
+        _GWMS_SET,
+        "S",
+        "How the runtime runs containers, from the validation run's /proc/self/uid_map: user namespace "
+        "(unprivileged), setuid (privileged) or fakeroot.",
+        "Never `unknown`: the runtime is always validated with a container, or it is not used.",
+    ),
+    _twin("GWMS_SINGULARITY_MODE", "SINGULARITY_MODE", _MODES),
+    _twin("CONTAINERSW_MODE", "SINGULARITY_MODE", _MODES),
+    _twin("GWMS_CONTAINERSW_MODE", "SINGULARITY_MODE", _MODES),
+    Attribute(
+        "GLIDEIN_PROVIDES",
+        "glidein",
+        "comma list",
+        "",
+        _GWMS_SET,
+        "S",
+        "Capabilities of the glidein; the setup appends `singularity/<mode>` on success.",
+    ),
+    Attribute(
+        "SINGULARITY_OS_LIST",
+        "glidein",
+        "comma list of dictionary keys",
+        "",
+        _STARTD,
+        "S",
+        "The SINGULARITY_IMAGES_DICT keys (platforms, e.g. rhel9,rhel8) whose image exists on this node, in "
+        "dictionary order; for matchmaking on REQUIRED_OS.",
+        "New: GlideinWMS has no such attribute.",
+    ),
+    Attribute(
+        "GS_PID_NAMESPACES",
+        "glidein",
+        "True, False",
+        "",
+        _STARTD,
+        "C",
+        "Whether containers get their own PID namespace (--pid). False when "
+        "SINGULARITY_DISABLE_PID_NAMESPACES=1 or when the validation run could not mount /proc (pilots "
+        "inside Docker/Kubernetes); the job wrapper then drops --pid.",
+        "New: GlideinWMS only honours SINGULARITY_DISABLE_PID_NAMESPACES and never detects the failure.",
+    ),
+    # --- images ------------------------------------------------------------------------------------
+    Attribute(
+        "SINGULARITY_IMAGES_DICT",
+        "factory/frontend",
+        "key:image,key:image,... (image may contain colons)",
+        "",
+        _GWMS_SET,
+        "S",
+        "Images by platform key. Re-published after merging the legacy SINGULARITY_IMAGE_DEFAULT{,6,7}.",
+    ),
+    Attribute(
+        "SINGULARITY_IMAGE_DEFAULT",
+        "factory/frontend",
+        "image",
+        "",
+        (),
+        "",
+        "Deprecated: merged into SINGULARITY_IMAGES_DICT as key `default` (overriding it).",
+    ),
+    Attribute(
+        "SINGULARITY_IMAGE_DEFAULT6",
+        "factory/frontend",
+        "image",
+        "",
+        (),
+        "",
+        "Deprecated: merged into SINGULARITY_IMAGES_DICT as key `rhel6` (overriding it).",
+    ),
+    Attribute(
+        "SINGULARITY_IMAGE_DEFAULT7",
+        "factory/frontend",
+        "image",
+        "",
+        (),
+        "",
+        "Deprecated: merged into SINGULARITY_IMAGES_DICT as key `rhel7` (overriding it).",
+    ),
+    Attribute(
+        "SINGULARITY_IMAGE_RESTRICTIONS",
+        "factory/frontend",
+        "comma list of cvmfs, remote, test",
+        "cvmfs",
+        ("startd", "glidein_config"),
+        "S",
+        "cvmfs: images must be under /cvmfs (or CVMFS_MOUNT_DIR); remote: URIs allowed; test: fall back "
+        "to the test image.",
+        "The default is `cvmfs` as in GlideinWMS's code (its docs say `any`).",
+    ),
+    Attribute(
+        "SINGULARITY_IMAGE_REQUIRED",
+        "factory/frontend",
+        "true, false",
+        "false",
+        (),
+        "",
+        "If true, a missing or unusable default image fails the setup (REQUIRED) or disables containers "
+        "(PREFERRED); if false the setup goes on without a default image.",
+    ),
+    Attribute(
+        "GLIDEIN_REQUIRED_OS",
+        "factory",
+        "comma list of platform keys, or any",
+        "any",
+        ("startd", "glidein_config"),
+        "S",
+        "Platforms the entry allows; intersected with the job's REQUIRED_OS, in preference order.",
+        "Kept as the entry set it (GlideinWMS's setup overwrites it with `any`).",
+    ),
+    Attribute(
+        "REQUIRED_OS",
+        "job",
+        "comma list of platform keys, or any",
+        "any",
+        (),
+        "",
+        "Platforms the job accepts (+REQUIRED_OS in the submit file).",
+    ),
+    Attribute(
+        "SingularityImage",
+        "job",
+        "image path or URI",
+        "",
+        (),
+        "",
+        "The job's own image (+SingularityImage); highest precedence.",
+        "Subject to SINGULARITY_IMAGE_RESTRICTIONS (GlideinWMS lets it escape them).",
+    ),
+    Attribute(
+        "APPTAINER_TEST_IMAGE",
+        "node env/factory/frontend",
+        "image path (or URI with GS_ALLOW_REMOTE_TEST_IMAGE)",
+        "",
+        (),
+        "",
+        "Image for the validation run when there is no default image; the environment wins over "
+        "glidein_config.",
+        "No network default (GlideinWMS pulls oras://ghcr.io/apptainer/alpine:latest at every start); a "
+        "remote image is used only with GS_ALLOW_REMOTE_TEST_IMAGE=True.",
+    ),
+    Attribute(
+        "GS_ALLOW_REMOTE_TEST_IMAGE",
+        "factory/frontend",
+        "True, False",
+        "False",
+        (),
+        "",
+        "Allow a remote (docker://, oras://, https://...) APPTAINER_TEST_IMAGE for the validation run.",
+        "New: GlideinWMS always allows the network pull.",
+    ),
+    Attribute(
+        "CVMFS_MOUNT_DIR",
+        "node env/factory/frontend",
+        "directory",
+        "/cvmfs",
+        (),
+        "",
+        "Where CVMFS is mounted on the host (cvmfsexec); /cvmfs paths of images, binds and the OSG binary "
+        "are translated to it outside the container. The environment wins over glidein_config.",
+    ),
+    # --- runtime discovery -------------------------------------------------------------------------
+    Attribute(
+        "GLIDEIN_SINGULARITY_BINARY_OVERRIDE",
+        "node env/factory/frontend",
+        "executable path, or a colon list of directories",
+        "",
+        (),
+        "",
+        "Runtime tried first. The environment wins over glidein_config.",
+    ),
+    Attribute(
+        "SINGULARITY_BIN",
+        "factory/frontend",
+        "directory, or OSG, CONDOR, PATH, PASS",
+        "OSG",
+        (),
+        "",
+        "Hint tried after the override: a directory holding apptainer or singularity, or a keyword "
+        "(OSG: the OSG CVMFS binary's directory; CONDOR: the HTCondor tarball; PATH/PASS: no hint). "
+        "The legacy value NONE only warns.",
+    ),
+    Attribute(
+        "OSG_SINGULARITY_BINARY",
+        "node env/factory/frontend",
+        "executable path",
+        "/cvmfs/oasis.opensciencegrid.org/mis/singularity/bin/singularity",
+        (),
+        "",
+        "The OSG CVMFS runtime, tried last; a non-empty glidein_config value wins over the environment.",
+    ),
+    Attribute(
+        "CONDOR_DIR",
+        "glidein",
+        "directory",
+        "",
+        (),
+        "",
+        "The glidein's HTCondor directory; its usr/libexec/apptainer is a runtime candidate.",
+    ),
+    Attribute(
+        "CONDOR_VARS_FILE",
+        "glidein",
+        "file path",
+        "",
+        (),
+        "",
+        "The condor vars file the setup adds its startd attributes to.",
+    ),
+    Attribute(
+        "GLIDEIN_LOCAL_TMP_DIR",
+        "glidein",
+        "directory",
+        "",
+        (),
+        "",
+        "Parent of APPTAINER_CACHEDIR/APPTAINER_TMPDIR (apptainer/cache, apptainer/tmp) when unset.",
+    ),
+    # --- launch options (also used by the validation run) ----------------------------------------
+    Attribute(
+        "GLIDEIN_SINGULARITY_BINDPATH",
+        "frontend",
+        "comma list of src[:dst[:opts]]",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "Extra bind mounts; sources missing on the host are dropped.",
+        "Read from glidein_config (not only the environment) and applied to the validation run.",
+    ),
+    Attribute(
+        "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT",
+        "factory",
+        "comma list of src[:dst[:opts]]",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "Site bind mounts, after GLIDEIN_SINGULARITY_BINDPATH.",
+        "Read from glidein_config (not only the environment) and applied to the validation run.",
+    ),
+    Attribute(
+        "GLIDEIN_SINGULARITY_OPTS",
+        "factory/frontend",
+        "exec options, split on blanks",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "Extra options for `apptainer exec`.",
+        "Read from glidein_config (not only the environment) and applied to the validation run.",
+    ),
+    Attribute(
+        "GLIDEIN_SINGULARITY_GLOBAL_OPTS",
+        "node env/factory/frontend",
+        "global options, split on blanks",
+        "",
+        (),
+        "",
+        "Options placed before `exec` (e.g. -s, -d) in the validation run.",
+        "Also read from glidein_config.",
+    ),
+    Attribute(
+        "SINGULARITY_DISABLE_PID_NAMESPACES",
+        "node env/factory/frontend",
+        "1 to disable",
+        "",
+        (),
+        "",
+        "Exactly `1` forces --pid off (GS_PID_NAMESPACES=False) without trying it.",
+    ),
+    Attribute(
+        "GLIDEIN_CONTAINER_ENV",
+        "node env/factory/frontend",
+        "comma list of clearall, condorset, osgset, gwmsset, clear, clearpaths, keepall",
+        "clearpaths",
+        (),
+        "",
+        "Environment policy of the container launch; clearall/clear add --cleanenv.",
+    ),
+    Attribute(
+        "GLIDEIN_CONTAINER_ENV_CLEARLIST",
+        "node env/factory/frontend",
+        "comma list of variable names",
+        "",
+        (),
+        "",
+        "Variables unset before the container launch.",
+    ),
+    Attribute(
+        "GS_VALIDATION_TIMEOUT",
+        "factory/frontend",
+        "seconds",
+        "120",
+        (),
+        "",
+        "Time limit of the validation container run (a first CVMFS image mount can be slow).",
+        "New: GlideinWMS has no limit.",
+    ),
+)
+
+#: name -> Attribute.
+BY_NAME: Mapping[str, Attribute] = types.MappingProxyType(
+    {attribute.name: attribute for attribute in ATTRIBUTES}
+)
+
+
+def get(name: str) -> Attribute:
+    """Return the registered attribute ``name``; KeyError naming it if it is not registered."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        msg = "attribute {!r} is not in the registry (glidein_singularity.attributes)".format(name)
+        raise KeyError(msg) from None
