@@ -84,22 +84,26 @@ class Session:
         self.repo = repo
         self.scratch = Path(tempfile.mkdtemp(prefix="gs-bed-"))
         self._proc: subprocess.Popen[str] | None = None
+        self._init_log = Path(tempfile.mkdtemp(prefix="gs-bed-log-")) / "init.err"
         self.pid = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Session:
+        errlog = self._init_log.open("w")
         self._proc = subprocess.Popen(
             ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
              "sh", "-c", _INIT, "init", str(self.bed), str(self.scratch), str(self.repo)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errlog,
             text=True,
             preexec_fn=_die_with_parent,
         )
+        errlog.close()
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().strip()
+        self._proc.stdout.close()
         if line != "ready":
-            err = self._proc.stderr.read() if self._proc.stderr else ""
+            err = self._init_log.read_text()
             self.close()
             raise RuntimeError(f"entering the test bed failed: {line!r} {err.strip()}")
         self.pid = self._find_init()
@@ -127,6 +131,7 @@ class Session:
                     self._proc.wait()
             self._proc = None
         shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self._init_log.parent, ignore_errors=True)
 
     def __enter__(self) -> Session:
         return self.start()
