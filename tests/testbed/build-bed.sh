@@ -19,6 +19,7 @@ in_bed() { chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBI
 
 # Apptainer needs a real root (its mount table must make sense), so run it after pivot_root, not chroot.
 in_bed_pivot() {
+    # shellcheck disable=SC2016  # the inner script expands its own positional parameters
     unshare --mount --propagation private --fork /bin/sh -c '
         set -e
         dir=$1; shift
