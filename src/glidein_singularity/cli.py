@@ -23,6 +23,9 @@ EXIT_USAGE = 2
 
 #: (command name, module under glidein_singularity.commands, one-line help)
 COMMANDS = (
+    ("lint", "lint", "check a frontend/factory YAML configuration (rule ids GS100-GS110)"),
+    ("render", "render", "render a frontend/factory YAML configuration to GlideinWMS XML"),
+    ("import", "import_", "import GlideinWMS frontend.xml / glideinWMS.xml into the YAML configuration"),
 )  # type: Sequence[tuple]
 
 

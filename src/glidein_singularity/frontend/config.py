@@ -3,10 +3,11 @@
 The file has two optional top-level sections (at least one is needed)::
 
     frontend:
-      scripts_dir: /var/lib/gwms-frontend/web-base/glidein-singularity   # optional
+      scripts_dir: DIR                 # optional: where render points the frontend's <file> lines
       global: {<group keys>}           # frontend-wide defaults, GlideinWMS global <attrs>
       groups: {NAME: {<group keys>}}   # GlideinWMS <group name=NAME><attrs>
     factory:
+      scripts_dir: DIR                 # optional: ship the glidein files from the factory instead
       global: {<entry keys>}           # factory-wide defaults, GlideinWMS global <attrs>
       entries: {NAME: {<entry keys>}}  # GlideinWMS <entry name=NAME><attrs>
 
@@ -167,7 +168,7 @@ class FrontendConfig:
 
     global_settings: GroupSettings = GroupSettings()
     groups: tuple[Group, ...] = ()
-    scripts_dir: Optional[str] = None
+    scripts_dir: str = DEFAULT_SCRIPTS_DIR
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,8 @@ class FactoryConfig:
 
     global_settings: EntrySettings = EntrySettings()
     entries: tuple[Entry, ...] = ()
+    #: When set, the factory ships the glidein files (global <files>) instead of the frontend.
+    scripts_dir: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -597,6 +600,14 @@ class _Parser:
                 result.append((name, self.settings_values(settings, sub, fields, accepted, side)))
         return result
 
+    def scripts_dir(self, node: YNode, path: str) -> Optional[str]:
+        text = self.text(node, path)
+        problem = None if text is None else _check_abs(text)
+        if problem is not None:
+            self.report("GS101", node.line, path, problem)
+            return None
+        return text
+
     def frontend(self, node: YNode) -> Optional[FrontendConfig]:
         ymap = self.mapping(node, "frontend")
         if ymap is None:
@@ -604,11 +615,8 @@ class _Parser:
         config = FrontendConfig()
         for key, sub_node, sub in self.known_keys(ymap, "frontend", ("global", "groups", "scripts_dir")):
             if key == "scripts_dir":
-                text = self.text(sub_node, sub)
-                problem = None if text is None else _check_abs(text)
-                if problem is not None:
-                    self.report("GS101", sub_node.line, sub, problem)
-                elif text is not None:
+                text = self.scripts_dir(sub_node, sub)
+                if text is not None:
                     config = dataclasses.replace(config, scripts_dir=text)
             elif key == "global":
                 settings = self.mapping(sub_node, sub)
@@ -627,8 +635,12 @@ class _Parser:
         if ymap is None:
             return None
         config = FactoryConfig()
-        for key, sub_node, sub in self.known_keys(ymap, "factory", ("entries", "global")):
-            if key == "global":
+        for key, sub_node, sub in self.known_keys(ymap, "factory", ("entries", "global", "scripts_dir")):
+            if key == "scripts_dir":
+                text = self.scripts_dir(sub_node, sub)
+                if text is not None:
+                    config = dataclasses.replace(config, scripts_dir=text)
+            elif key == "global":
                 settings = self.mapping(sub_node, sub)
                 if settings is not None:
                     values = self.settings_values(settings, sub, ENTRY_FIELDS, _ENTRY_KEYS, "factory")
@@ -668,6 +680,18 @@ def parse_config(document: Document) -> tuple[Config, list[Finding]]:
                     factory = parser.factory(node)
             if not top.items:
                 parser.report("GS100", top.line, "(top level)", "expected 'frontend:' and/or 'factory:'")
+    if (
+        frontend is not None
+        and factory is not None
+        and "frontend.scripts_dir" in parser.lines
+        and factory.scripts_dir
+    ):
+        parser.report(
+            "GS101",
+            parser.lines["factory.scripts_dir"],
+            "factory.scripts_dir",
+            "both frontend.scripts_dir and factory.scripts_dir are set: ship the glidein files from one side",
+        )
     findings = sorted(parser.findings, key=lambda f: (f.line, f.rule))
     return Config(frontend, factory, document.filename, parser.lines), findings
 
