@@ -1,0 +1,108 @@
+"""The START term in condor_config.d/60-glidein-singularity-start.config, evaluated by HTCondor's own
+ClassAd library against (slot ad, job ad) pairs: container-aware matchmaking as a table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import classad2 as classad
+import pytest
+
+
+
+CONFIG = Path(__file__).resolve().parents[2] / "condor_config.d" / "60-glidein-singularity-start.config"
+
+
+def macros(text: str) -> dict[str, str]:
+    """Parse the config file's NAME = value macros (with backslash continuations)."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    out = {}
+    for line in joined.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            out[name.strip()] = value.strip()
+    return out
+
+
+def expand(value: str, table: dict[str, str]) -> str:
+    """Expand $(NAME) references the way condor_config_val would."""
+    for _ in range(20):
+        new = re.sub(r"\$\((\w+)\)", lambda m: table[m.group(1)], value)
+        if new == value:
+            return new
+        value = new
+    raise AssertionError("macro expansion did not converge")
+
+
+TABLE = macros(CONFIG.read_text())
+GS_START = expand("$(GS_START)", TABLE)
+
+CONTAINER_SLOT = {
+    "HAS_SINGULARITY": True,
+    "GWMS_SINGULARITY_STATUS": "PREFERRED",
+    "SINGULARITY_IMAGE_RESTRICTIONS": "cvmfs",
+    "SINGULARITY_OS_LIST": "rhel9,default",
+}
+REQUIRED_SLOT = dict(CONTAINER_SLOT, GWMS_SINGULARITY_STATUS="REQUIRED")
+NO_CONTAINER_SLOT = {"HAS_SINGULARITY": False, "GWMS_SINGULARITY_STATUS": "NEVER"}
+PLAIN_SLOT: dict[str, object] = {}
+CVMFS_IMG = "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el9:latest"
+
+
+def start(slot: dict[str, object], job: dict[str, object]) -> object:
+    """Evaluate GS_START with the slot as MY and the job as TARGET."""
+    machine = classad.ClassAd()
+    machine.update(slot)
+    machine["Requirements"] = classad.ExprTree(GS_START)
+    target = classad.ClassAd()
+    target.update(job)
+    return target.matches(machine)  # evaluates machine.Requirements with MY=machine, TARGET=job
+
+
+@pytest.mark.parametrize(
+    ("slot", "job", "expected"),
+    [
+        pytest.param(CONTAINER_SLOT, {}, True, id="plain-job-container-slot"),
+        pytest.param(NO_CONTAINER_SLOT, {}, True, id="plain-job-never-slot"),
+        pytest.param(PLAIN_SLOT, {}, True, id="plain-job-slot-without-attributes"),
+        pytest.param(CONTAINER_SLOT, {"SingularityImage": CVMFS_IMG}, True, id="cvmfs-image-allowed"),
+        pytest.param(NO_CONTAINER_SLOT, {"SingularityImage": CVMFS_IMG}, False, id="image-needs-has-singularity"),
+        pytest.param(PLAIN_SLOT, {"SingularityImage": CVMFS_IMG}, False, id="image-undefined-has-singularity"),
+        pytest.param(dict(CONTAINER_SLOT, GS_HEALTHY=False), {"SingularityImage": CVMFS_IMG}, False,
+                     id="image-unhealthy-slot"),
+        pytest.param(CONTAINER_SLOT, {"SingularityImage": "docker://centos:7"}, False, id="remote-needs-remote"),
+        pytest.param(dict(CONTAINER_SLOT, SINGULARITY_IMAGE_RESTRICTIONS="cvmfs,remote"),
+                     {"SingularityImage": "docker://centos:7"}, True, id="remote-allowed"),
+        pytest.param(CONTAINER_SLOT, {"SingularityImage": "/home/u/img.sif"}, False, id="local-path-outside-cvmfs"),
+        pytest.param(CONTAINER_SLOT, {"SingularityImage": "file:///cvmfs/x"}, False, id="file-uri-is-local-not-cvmfs"),
+        pytest.param(dict(CONTAINER_SLOT, SINGULARITY_IMAGE_RESTRICTIONS="remote"),
+                     {"SingularityImage": "/home/u/img.sif"}, True, id="local-path-without-cvmfs-restriction"),
+        pytest.param(dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="^/cvmfs/singularity\\.opensciencegrid\\.org/"),
+                     {"SingularityImage": CVMFS_IMG}, True, id="allowlist-match"),
+        pytest.param(dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="^/cvmfs/atlas\\.cern\\.ch/"),
+                     {"SingularityImage": CVMFS_IMG}, False, id="allowlist-miss"),
+        pytest.param(dict(CONTAINER_SLOT, GS_IMAGE_DENY_REGEX="osgvo"),
+                     {"SingularityImage": CVMFS_IMG}, False, id="denylist-match"),
+        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel9"}, True, id="os-served"),
+        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel7,rhel9"}, True, id="os-one-of-list-served"),
+        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel7"}, False, id="os-not-served"),
+        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "any"}, True, id="os-any"),
+        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "ANY"}, True, id="os-any-case"),
+        pytest.param(NO_CONTAINER_SLOT, {"REQUIRED_OS": "rhel9"}, False, id="os-needs-containers"),
+        pytest.param(PLAIN_SLOT, {"REQUIRED_OS": "rhel9"}, False, id="os-slot-without-os-list"),
+        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel7", "SingularityImage": CVMFS_IMG}, True,
+                     id="image-wins-over-os"),
+        pytest.param(REQUIRED_SLOT, {}, True, id="required-slot-working"),
+        pytest.param(dict(REQUIRED_SLOT, HAS_SINGULARITY=False), {}, False, id="required-slot-broken"),
+        pytest.param(dict(REQUIRED_SLOT, GS_HEALTHY=False), {}, False, id="required-slot-unhealthy"),
+    ],
+)
+def test_start_term(slot: dict[str, object], job: dict[str, object], expected: bool) -> None:
+    """The START term admits exactly the jobs the slot can run as they asked."""
+    assert expected == start(slot, job)
+
+
+def test_start_is_appended_to_existing_start() -> None:
+    """The snippet composes with the site's own START instead of replacing it."""
+    assert "($(START)) && $(GS_START)" == TABLE["START"]
