@@ -9,8 +9,6 @@ from pathlib import Path
 import classad2 as classad
 import pytest
 
-
-
 CONFIG = Path(__file__).resolve().parents[2] / "condor_config.d" / "60-glidein-singularity-start.config"
 
 
@@ -67,23 +65,57 @@ def start(slot: dict[str, object], job: dict[str, object]) -> object:
         pytest.param(NO_CONTAINER_SLOT, {}, True, id="plain-job-never-slot"),
         pytest.param(PLAIN_SLOT, {}, True, id="plain-job-slot-without-attributes"),
         pytest.param(CONTAINER_SLOT, {"SingularityImage": CVMFS_IMG}, True, id="cvmfs-image-allowed"),
-        pytest.param(NO_CONTAINER_SLOT, {"SingularityImage": CVMFS_IMG}, False, id="image-needs-has-singularity"),
-        pytest.param(PLAIN_SLOT, {"SingularityImage": CVMFS_IMG}, False, id="image-undefined-has-singularity"),
-        pytest.param(dict(CONTAINER_SLOT, GS_HEALTHY=False), {"SingularityImage": CVMFS_IMG}, False,
-                     id="image-unhealthy-slot"),
-        pytest.param(CONTAINER_SLOT, {"SingularityImage": "docker://centos:7"}, False, id="remote-needs-remote"),
-        pytest.param(dict(CONTAINER_SLOT, SINGULARITY_IMAGE_RESTRICTIONS="cvmfs,remote"),
-                     {"SingularityImage": "docker://centos:7"}, True, id="remote-allowed"),
-        pytest.param(CONTAINER_SLOT, {"SingularityImage": "/home/u/img.sif"}, False, id="local-path-outside-cvmfs"),
-        pytest.param(CONTAINER_SLOT, {"SingularityImage": "file:///cvmfs/x"}, False, id="file-uri-is-local-not-cvmfs"),
-        pytest.param(dict(CONTAINER_SLOT, SINGULARITY_IMAGE_RESTRICTIONS="remote"),
-                     {"SingularityImage": "/home/u/img.sif"}, True, id="local-path-without-cvmfs-restriction"),
-        pytest.param(dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="^/cvmfs/singularity\\.opensciencegrid\\.org/"),
-                     {"SingularityImage": CVMFS_IMG}, True, id="allowlist-match"),
-        pytest.param(dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="^/cvmfs/atlas\\.cern\\.ch/"),
-                     {"SingularityImage": CVMFS_IMG}, False, id="allowlist-miss"),
-        pytest.param(dict(CONTAINER_SLOT, GS_IMAGE_DENY_REGEX="osgvo"),
-                     {"SingularityImage": CVMFS_IMG}, False, id="denylist-match"),
+        pytest.param(
+            NO_CONTAINER_SLOT, {"SingularityImage": CVMFS_IMG}, False, id="image-needs-has-singularity"
+        ),
+        pytest.param(
+            PLAIN_SLOT, {"SingularityImage": CVMFS_IMG}, False, id="image-undefined-has-singularity"
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_HEALTHY=False),
+            {"SingularityImage": CVMFS_IMG},
+            False,
+            id="image-unhealthy-slot",
+        ),
+        pytest.param(
+            CONTAINER_SLOT, {"SingularityImage": "docker://centos:7"}, False, id="remote-needs-remote"
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, SINGULARITY_IMAGE_RESTRICTIONS="cvmfs,remote"),
+            {"SingularityImage": "docker://centos:7"},
+            True,
+            id="remote-allowed",
+        ),
+        pytest.param(
+            CONTAINER_SLOT, {"SingularityImage": "/home/u/img.sif"}, False, id="local-path-outside-cvmfs"
+        ),
+        pytest.param(
+            CONTAINER_SLOT, {"SingularityImage": "file:///cvmfs/x"}, False, id="file-uri-is-local-not-cvmfs"
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, SINGULARITY_IMAGE_RESTRICTIONS="remote"),
+            {"SingularityImage": "/home/u/img.sif"},
+            True,
+            id="local-path-without-cvmfs-restriction",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="^/cvmfs/singularity\\.opensciencegrid\\.org/"),
+            {"SingularityImage": CVMFS_IMG},
+            True,
+            id="allowlist-match",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="^/cvmfs/atlas\\.cern\\.ch/"),
+            {"SingularityImage": CVMFS_IMG},
+            False,
+            id="allowlist-miss",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_IMAGE_DENY_REGEX="osgvo"),
+            {"SingularityImage": CVMFS_IMG},
+            False,
+            id="denylist-match",
+        ),
         pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel9"}, True, id="os-served"),
         pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel7,rhel9"}, True, id="os-one-of-list-served"),
         pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel7"}, False, id="os-not-served"),
@@ -91,8 +123,12 @@ def start(slot: dict[str, object], job: dict[str, object]) -> object:
         pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "ANY"}, True, id="os-any-case"),
         pytest.param(NO_CONTAINER_SLOT, {"REQUIRED_OS": "rhel9"}, False, id="os-needs-containers"),
         pytest.param(PLAIN_SLOT, {"REQUIRED_OS": "rhel9"}, False, id="os-slot-without-os-list"),
-        pytest.param(CONTAINER_SLOT, {"REQUIRED_OS": "rhel7", "SingularityImage": CVMFS_IMG}, True,
-                     id="image-wins-over-os"),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"REQUIRED_OS": "rhel7", "SingularityImage": CVMFS_IMG},
+            True,
+            id="image-wins-over-os",
+        ),
         pytest.param(REQUIRED_SLOT, {}, True, id="required-slot-working"),
         pytest.param(dict(REQUIRED_SLOT, HAS_SINGULARITY=False), {}, False, id="required-slot-broken"),
         pytest.param(dict(REQUIRED_SLOT, GS_HEALTHY=False), {}, False, id="required-slot-unhealthy"),
