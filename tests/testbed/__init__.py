@@ -11,4 +11,13 @@ from .build import TestBedUnavailable, bed_dir, ensure_bed, recipe_hash
 from .pool import BASE_CONFIG, Job, Pool
 from .session import Session
 
-__all__ = ["BASE_CONFIG", "Job", "Pool", "Session", "TestBedUnavailable", "bed_dir", "ensure_bed", "recipe_hash"]
+__all__ = [
+    "BASE_CONFIG",
+    "Job",
+    "Pool",
+    "Session",
+    "TestBedUnavailable",
+    "bed_dir",
+    "ensure_bed",
+    "recipe_hash",
+]

@@ -71,7 +71,9 @@ def check_host() -> None:
 
 def ensure_host_tools() -> None:
     """Install debootstrap and gcc on the host when they are missing (Debian host, as root)."""
-    missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"), ("gcc", "gcc")) if not shutil.which(tool)]
+    missing = [
+        pkg for tool, pkg in (("debootstrap", "debootstrap"), ("gcc", "gcc")) if not shutil.which(tool)
+    ]
     if not missing:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -103,8 +105,16 @@ def ensure_bed(log=sys.stderr) -> Path:
         print(f"[testbed] building {target} (about a minute)", file=log, flush=True)
         started = time.monotonic()
         proc = subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "bash", str(HERE / "build-bed.sh"), str(staging),
-             host_mirror()],
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "bash",
+                str(HERE / "build-bed.sh"),
+                str(staging),
+                host_mirror(),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

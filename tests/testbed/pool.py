@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -134,7 +133,9 @@ class Pool:
             time.sleep(interval)
 
     # -- jobs ------------------------------------------------------------------------------------
-    def submit(self, submit: str, user: str = "tuser", files: dict[str, str] | None = None, count: int = 1) -> Job:
+    def submit(
+        self, submit: str, user: str = "tuser", files: dict[str, str] | None = None, count: int = 1
+    ) -> Job:
         """Submit a job description (``queue`` is added) from a fresh directory owned by ``user``."""
         self._jobs += 1
         workdir = f"/home/{user}/job{self._jobs}"
@@ -144,7 +145,9 @@ class Pool:
         body = submit.rstrip() + "\n"
         for key in ("output", "error", "log"):
             if not re.search(rf"^\s*{key}\s*=", body, re.M | re.I):
-                body += f"{key} = {'job.' + ('out' if key == 'output' else 'err' if key == 'error' else 'log')}\n"
+                body += (
+                    f"{key} = {'job.' + ('out' if key == 'output' else 'err' if key == 'error' else 'log')}\n"
+                )
         if not re.search(r"^\s*should_transfer_files\s*=", body, re.M | re.I):
             # Like a glidein: the job runs in its own scratch sandbox, never in the submit directory.
             body += "should_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\n"
@@ -156,7 +159,10 @@ class Pool:
 
     def ad(self, job: Job) -> dict[str, Any]:
         """The job's current ad (queue first, then history)."""
-        for cmd in (["condor_q", "-json", str(job.cluster)], ["condor_history", "-json", "-limit", "1", str(job.cluster)]):
+        for cmd in (
+            ["condor_q", "-json", str(job.cluster)],
+            ["condor_history", "-json", "-limit", "1", str(job.cluster)],
+        ):
             out = self.s.run(cmd, check=False, timeout=30)
             if out.returncode == 0 and out.stdout.strip():
                 ads = json.loads(out.stdout)
@@ -176,9 +182,13 @@ class Pool:
         try:
             return self.wait_for(reached, timeout, f"job {job.cluster} to reach status {sorted(wanted)}")
         except TimeoutError as exc:
-            raise TimeoutError(f"{exc}; last ad status={job.ad.get('JobStatus')}\n{self.diagnostics()}") from None
+            raise TimeoutError(
+                f"{exc}; last ad status={job.ad.get('JobStatus')}\n{self.diagnostics()}"
+            ) from None
 
-    def wait_attr(self, job: Job, predicate, timeout: float = 120, what: str = "a condition") -> dict[str, Any]:
+    def wait_attr(
+        self, job: Job, predicate, timeout: float = 120, what: str = "a condition"
+    ) -> dict[str, Any]:
         """Wait until ``predicate(ad)`` holds for the job's ad."""
 
         def check():
@@ -203,7 +213,9 @@ class Pool:
 
 def quote_args(argv: Iterable[str]) -> str:
     """Submit-file ``arguments`` in the new syntax."""
-    return '"' + " ".join("'" + a.replace("'", "''") + "'" if (" " in a or "'" in a) else a for a in argv) + '"'
+    return (
+        '"' + " ".join("'" + a.replace("'", "''") + "'" if (" " in a or "'" in a) else a for a in argv) + '"'
+    )
 
 
-__all__ = ["BASE_CONFIG", "Job", "Pool", "quote_args", "shlex"]
+__all__ = ["BASE_CONFIG", "Job", "Pool", "quote_args"]

@@ -41,7 +41,7 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 ln -s /proc/self/fd "$root/dev/fd"
-ln -s /proc/self/fd/0 "$root/dev/stdin"; ln -s /proc/self/fd/1 "$root/dev/stdout"; ln -s /proc/self/fd/2 "$root/dev/stderr"
+for i in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${i%%:*}" "$root/dev/${i#*:}"; done
 mknod -m 666 "$root/dev/nvidia0" c 195 0
 mknod -m 666 "$root/dev/nvidia1" c 195 1
 mknod -m 666 "$root/dev/nvidiactl" c 195 255
@@ -91,8 +91,22 @@ class Session:
     def start(self) -> Session:
         errlog = self._init_log.open("w")
         self._proc = subprocess.Popen(
-            ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
-             "sh", "-c", _INIT, "init", str(self.bed), str(self.scratch), str(self.repo)],
+            [
+                "unshare",
+                "--mount",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                _INIT,
+                "init",
+                str(self.bed),
+                str(self.scratch),
+                str(self.repo),
+            ],
             stdout=subprocess.PIPE,
             stderr=errlog,
             text=True,
@@ -148,9 +162,30 @@ class Session:
         """The host argv that runs ``argv`` inside the bed (as ``user`` when given)."""
         inner = list(argv)
         if user:
-            inner = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--reset-env", "--", *inner]
-        return ["nsenter", f"--target={self.pid}", "--mount", "--pid", "--root", f"--wdns={cwd}", "--", "/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "LANG=C.UTF-8", *(["HOME=/home/" + user, "USER=" + user] if user else ["HOME=/root"]), *inner]
+            inner = [
+                "setpriv",
+                f"--reuid={user}",
+                f"--regid={user}",
+                "--init-groups",
+                "--reset-env",
+                "--",
+                *inner,
+            ]
+        return [
+            "nsenter",
+            f"--target={self.pid}",
+            "--mount",
+            "--pid",
+            "--root",
+            f"--wdns={cwd}",
+            "--",
+            "/usr/bin/env",
+            "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG=C.UTF-8",
+            *(["HOME=/home/" + user, "USER=" + user] if user else ["HOME=/root"]),
+            *inner,
+        ]
 
     def run(
         self,
@@ -168,8 +203,7 @@ class Session:
             full = ["env", *[f"{k}={v}" for k, v in env.items()], *full]
         proc = subprocess.run(
             self.command(full, user=user, cwd=cwd),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
             timeout=timeout,
             input=input,
