@@ -94,7 +94,9 @@ def _entries(config: Config) -> list[_Entry]:
 
 
 def _label(kind: str, name: Optional[str]) -> str:
-    return "{} {!r}".format(kind, name) if name is not None else "the {} defaults".format(kind)
+    if name is not None:
+        return "{} {!r}".format(kind, name)
+    return "the frontend defaults" if kind == "group" else "the factory defaults"
 
 
 def _group_images(config: Config, group: _Group) -> Iterator[tuple[str, str]]:
@@ -214,8 +216,8 @@ class _Linter:
         for path, image in _group_images(self.config, group):
             problem = images.check_restrictions(image, allowed, eset.cvmfs_mount_dir)
             if problem is not None:
-                where = "" if from_frontend else " (restrictions of {})".format(_label("entry", entry.name))
-                self.add("GS105", path, problem + where)
+                where = "" if from_frontend else "{}: ".format(_label("entry", entry.name))
+                self.add("GS105", path, where + problem)
             problem = source_problem(
                 image, eset.allowed_image_sources, eset.denied_image_sources, _label("entry", entry.name)
             )

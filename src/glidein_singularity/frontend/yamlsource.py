@@ -99,6 +99,16 @@ class _Builder:
         return YScalar(self.loader.construct_object(node, deep=True), line)
 
     def _mapping(self, node: yaml.MappingNode, path: str, line: int) -> YMap:
+        # Duplicates are looked for among the keys written here: values merged in with "<<" may be
+        # overridden on purpose.
+        written: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key_line = key_node.start_mark.line + 1
+                key = str(key_node.value)
+                if key in written:
+                    self.duplicates.append(Duplicate(_join(path, key), key_line, written[key]))
+                written[key] = key_line
         self.loader.flatten_mapping(node)  # resolve "<<" merge keys as safe_load does
         items: dict[str, YNode] = {}
         lines: dict[str, int] = {}
@@ -111,9 +121,7 @@ class _Builder:
                 raise ConfigError(msg)
             # The key's source text: "yes", "010" or "1.0" stay the strings the admin wrote.
             key = str(key_node.value)
-            if key in items:
-                self.duplicates.append(Duplicate(_join(path, key), key_line, lines[key]))
-                del items[key]
+            items.pop(key, None)  # the last one wins and takes the last position
             items[key] = self.build(value_node, _join(path, key))
             lines[key] = key_line
         return YMap(tuple(items.items()), tuple(lines[k] for k in items), line)
