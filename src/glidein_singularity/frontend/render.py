@@ -110,7 +110,7 @@ _AFTER = (("after_entry", "True"), ("after_group", "False"), ("const", "True"))
 #: In download order: the bundle must be on disk before the startup script runs.
 GLIDEIN_FILES: tuple[GlideinFile, ...] = (
     GlideinFile(
-        "glidein_singularity.pyz",
+        "glidein_singularity.zip",
         (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
         "the stdlib-only code, a regular file next to the startup script",
     ),

@@ -1,0 +1,262 @@
+"""Rendering to GlideinWMS XML: every template variant parses as XML and carries the right flags."""
+
+import pathlib
+import textwrap
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from glidein_singularity.errors import ConfigError
+from glidein_singularity.frontend.config import load_config
+from glidein_singularity.frontend.render import (
+    FACTORY_FLAGS,
+    FRONTEND_FLAGS,
+    GLIDEIN_FILES,
+    render,
+)
+
+EXAMPLES = pathlib.Path("frontend")
+
+
+def rendered(text, part="all"):
+    config = load_config(textwrap.dedent(text).lstrip(), "fe.yaml")
+    return {name: ET.fromstring(xml_text) for name, xml_text in render(config, part).items()}
+
+
+def attrs_of(element):
+    return {a.get("name"): dict(a.attrib) for a in element.findall("attr")}
+
+
+VARIANTS = [
+    pytest.param(
+        "frontend:\n  global: {singularity_use: PREFERRED}\n"
+        "  groups:\n    cms: {singularity_use: REQUIRED}\n",
+        {"frontend.xml": ("frontend", 1, 3, 1)},
+        id="frontend-global-files-groups",
+    ),
+    pytest.param(
+        "frontend:\n  groups:\n    cms: {}\n",
+        {"frontend.xml": ("frontend", 0, 3, 1)},
+        id="frontend-empty-global-and-group",
+    ),
+    pytest.param(
+        "frontend:\n  global: {singularity_use: NEVER}\n",
+        {"frontend.xml": ("frontend", 1, 3, 0)},
+        id="frontend-without-groups",
+    ),
+    pytest.param(
+        "frontend:\n  groups:\n    cms: {}\nfactory:\n  scripts_dir: /srv/gs\n  entries:\n    ce1: {}\n",
+        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 3, 1)},
+        id="factory-ships-files",
+    ),
+    pytest.param(
+        "factory:\n  global: {singularity_bin: OSG}\n  entries:\n    ce1: {singularity_require: NEVER}\n",
+        {"factory.xml": ("glidein", 1, 0, 1)},
+        id="factory-global-entries",
+    ),
+    pytest.param(
+        "factory:\n  global: {singularity_bin: OSG}\n",
+        {"factory.xml": ("glidein", 1, 0, 0)},
+        id="factory-without-entries",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VARIANTS)
+def test_template_variants_parse_as_xml(text, expected):
+    """Each variant renders to XML with the expected root, global attrs, files and groups/entries."""
+    outputs = rendered(text)
+    shape = {}
+    for name, root in outputs.items():
+        children = root.findall("groups/group") + root.findall("entries/entry")
+        attrs = root.find("attrs")
+        assert attrs is not None
+        shape[name] = (root.tag, len(attrs.findall("attr")), len(root.findall("files/file")), len(children))
+    assert shape == expected
+
+
+def test_frontend_attrs_and_flags():
+    """Group attributes carry GlideinWMS's documented frontend flags; our GS_ ones stay out of the job env."""
+    outputs = rendered(
+        """
+        frontend:
+          groups:
+            cms:
+              singularity_use: REQUIRED
+              images: {rhel9: /cvmfs/a/el9, default: "docker://x/y:1"}
+              bind_paths: [/etc/cvmfs/SITECONF, "/data:/data:ro"]
+              allowed_image_sources: ["/cvmfs/*"]
+        """
+    )
+    attrs = attrs_of(outputs["frontend.xml"].find("groups/group[@name='cms']/attrs"))
+    assert attrs == {
+        "GLIDEIN_Singularity_Use": {
+            "name": "GLIDEIN_Singularity_Use",
+            "glidein_publish": "True",
+            "job_publish": "True",
+            "parameter": "False",
+            "type": "string",
+            "value": "REQUIRED",
+        },
+        "SINGULARITY_IMAGES_DICT": {
+            "name": "SINGULARITY_IMAGES_DICT",
+            "glidein_publish": "True",
+            "job_publish": "True",
+            "parameter": "False",
+            "type": "string",
+            "value": "rhel9:/cvmfs/a/el9,default:docker://x/y:1",
+        },
+        "GLIDEIN_SINGULARITY_BINDPATH": {
+            "name": "GLIDEIN_SINGULARITY_BINDPATH",
+            "glidein_publish": "True",
+            "job_publish": "True",
+            "parameter": "False",
+            "type": "string",
+            "value": "/etc/cvmfs/SITECONF,/data:/data:ro",
+        },
+        "GS_ALLOWED_IMAGE_SOURCES": {
+            "name": "GS_ALLOWED_IMAGE_SOURCES",
+            "glidein_publish": "True",
+            "job_publish": "False",
+            "parameter": "False",
+            "type": "string",
+            "value": "/cvmfs/*",
+        },
+    }
+
+
+def test_frontend_files_flags():
+    """The bundle, the startup script and the wrapper are shipped in that order with their GlideinWMS "
+    "flags."""
+    outputs = rendered("frontend:\n  scripts_dir: /web/gs/\n  groups:\n    cms: {}\n")
+    files = [dict(f.attrib) for f in outputs["frontend.xml"].findall("files/file")]
+    common = {"after_entry": "True", "after_group": "False", "const": "True", "untar": "False"}
+    assert files == [
+        {"absfname": "/web/gs/glidein_singularity.zip", **common, "executable": "False", "wrapper": "False"},
+        {"absfname": "/web/gs/gs-setup", **common, "executable": "True", "period": "0", "wrapper": "False"},
+        {"absfname": "/web/gs/gs-job-wrapper.sh", **common, "executable": "False", "wrapper": "True"},
+    ]
+    assert [f.name for f in GLIDEIN_FILES] == ["glidein_singularity.zip", "gs-setup", "gs-job-wrapper.sh"]
+
+
+def test_factory_attrs_and_flags():
+    """Entry attributes carry the factory flags; environment-only GlideinWMS attributes are job-published."""
+    outputs = rendered(
+        """
+        factory:
+          entries:
+            ce1:
+              singularity_require: REQUIRED_GWMS
+              required_os: [rhel9, rhel8]
+              bind_path_default: [/hadoop]
+              disable_pid_namespaces: false
+        """
+    )
+    attrs = attrs_of(outputs["factory.xml"].find("entries/entry[@name='ce1']/attrs"))
+    base = {
+        "const": "True",
+        "glidein_publish": "True",
+        "parameter": "True",
+        "publish": "True",
+        "type": "string",
+    }
+    assert attrs == {
+        "GLIDEIN_SINGULARITY_REQUIRE": {
+            "name": "GLIDEIN_SINGULARITY_REQUIRE",
+            **base,
+            "job_publish": "False",
+            "value": "REQUIRED_GWMS",
+        },
+        "GLIDEIN_REQUIRED_OS": {
+            "name": "GLIDEIN_REQUIRED_OS",
+            **base,
+            "job_publish": "False",
+            "value": "rhel9,rhel8",
+        },
+        "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT": {
+            "name": "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT",
+            **base,
+            "job_publish": "True",
+            "value": "/hadoop",
+        },
+        "SINGULARITY_DISABLE_PID_NAMESPACES": {
+            "name": "SINGULARITY_DISABLE_PID_NAMESPACES",
+            **base,
+            "job_publish": "False",
+            "value": "0",
+        },
+    }
+
+
+def test_values_are_escaped():
+    """Values with XML special characters survive rendering and parsing unchanged."""
+    outputs = rendered(
+        """
+        frontend:
+          global:
+            singularity_opts: --env 'A="x&y<z>"'
+            extra_attrs:
+              X_Expr: {value: 'a && b', type: expr, comment: "it's <fine>"}
+        """
+    )
+    attrs = attrs_of(outputs["frontend.xml"].find("attrs"))
+    assert attrs["GLIDEIN_SINGULARITY_OPTS"]["value"] == "--env 'A=\"x&y<z>\"'"
+    assert attrs["X_Expr"] == {
+        "name": "X_Expr",
+        "comment": "it's <fine>",
+        "glidein_publish": "False",
+        "job_publish": "False",
+        "parameter": "True",
+        "type": "expr",
+        "value": "a && b",
+    }
+
+
+def test_every_modelled_attribute_has_flags():
+    """The flag tables cover every field, with GlideinWMS's flag names only."""
+    allowed = {"const", "glidein_publish", "job_publish", "parameter", "publish", "type"}
+    for table in (FRONTEND_FLAGS, FACTORY_FLAGS):
+        for flags in table.values():
+            assert {name for name, _ in flags} <= allowed
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "message"),
+    [
+        pytest.param(
+            "factory: {}\n", "frontend", "fe.yaml: no 'frontend:' section to render", id="no-frontend"
+        ),
+        pytest.param(
+            "frontend: {}\n", "factory", "fe.yaml: no 'factory:' section to render", id="no-factory"
+        ),
+        pytest.param(
+            "frontend: {}\n",
+            "groups",
+            "unknown part 'groups'; expected one of frontend, factory, all",
+            id="part",
+        ),
+    ],
+)
+def test_render_errors(text, part, message):
+    """Asking for a section the file lacks, or an unknown part, is a ConfigError."""
+    with pytest.raises(ConfigError) as info:
+        render(load_config(text, "fe.yaml"), part)
+    assert str(info.value) == message
+
+
+def test_header_comment_stays_valid_xml():
+    """A source name with '--' cannot break the XML comment."""
+    config = load_config("frontend: {}\n", "a--b.yaml")
+    ET.fromstring(render(config, "frontend")["frontend.xml"])
+    assert "a- -b.yaml" in render(config, "frontend")["frontend.xml"]
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+def test_checked_in_rendering_matches_a_fresh_render(example):
+    """frontend/NAME.rendered/ is exactly what render writes today, so it cannot drift."""
+    source = EXAMPLES / example
+    config = load_config(source.read_text(encoding="utf-8"), str(source))
+    fresh = render(config)
+    directory = EXAMPLES / (source.stem + ".rendered")
+    checked_in = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.iterdir())}
+    assert checked_in == fresh, "run: glidein-singularity render {} -o {}".format(source, directory)
