@@ -12,7 +12,8 @@ from .conftest import BUSYBOX
 
 MINIMAL_WRAPPER = f"""#!/bin/sh
 # A minimal USER_JOB_WRAPPER for the bed's own test (the product's wrapper is tested elsewhere).
-exec apptainer exec --userns --pid --ipc --contain --bind "$_CONDOR_SCRATCH_DIR:/srv" --pwd /srv {BUSYBOX} "$@"
+exec apptainer exec --userns --pid --ipc --contain --bind "$_CONDOR_SCRATCH_DIR:/srv" --pwd /srv \\
+    {BUSYBOX} "$@"
 """
 
 
@@ -31,7 +32,7 @@ def pool(bed: Session) -> Iterator[Pool]:
 def test_job_runs_in_unprivileged_container(pool: Pool) -> None:
     """A job submitted by the test user runs in a user + PID namespace and its exit code is the job's."""
     job = pool.submit(
-        'executable = /bin/sh\narguments = "-c \'cat /proc/self/uid_map; echo PS; ps -o pid,comm; exit 3\'"\n'
+        "executable = /bin/sh\narguments = \"-c 'cat /proc/self/uid_map; echo PS; ps -o pid,comm; exit 3'\"\n"
         "transfer_executable = false\n"
     )
     ad = pool.wait(job)

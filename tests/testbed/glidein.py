@@ -26,6 +26,18 @@ IMAGES_DICT = ",".join(
 REPO = "/opt/glidein-singularity"
 
 
+#: The lines GlideinWMS's own condor_vars.lst has for container attributes (reference §1):
+#: VarName Type Default CondorName Required ExportToStartd JobEnv.
+GWMS_CONDOR_VARS = """\
+GLIDEIN_Singularity_Use S DISABLE_GWMS + N Y -
+GLIDEIN_SINGULARITY_REQUIRE S - + N Y -
+GLIDEIN_SINGULARITY_BINDPATH S - + N Y -
+GLIDEIN_SINGULARITY_OPTS S - + N Y -
+SINGULARITY_IMAGE_RESTRICTIONS S cvmfs + N Y -
+GLIDEIN_REQUIRED_OS S any + N Y -
+"""
+
+
 @dataclass
 class SetupRun:
     """The startup script's run: exit code, output, and what it left in the glidein dir."""
@@ -64,7 +76,7 @@ def make_glidein(bed: Session, attrs: dict[str, str], path: str = GLIDEIN_DIR) -
     }
     base.update(attrs)
     bed.write(f"{path}/glidein_config", glidein_config_text(base), owner=PILOT)
-    bed.write(f"{path}/condor_vars.lst", "", owner=PILOT)
+    bed.write(f"{path}/condor_vars.lst", GWMS_CONDOR_VARS, owner=PILOT)
     bed.run(["install", "-d", "-o", PILOT, "-g", PILOT, f"{path}/tmp"])
 
 
