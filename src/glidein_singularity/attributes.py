@@ -192,6 +192,7 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         _GWMS_SET,
         "S",
         "Images by platform key. Re-published after merging the legacy SINGULARITY_IMAGE_DEFAULT{,6,7}.",
+        "No `testimage` key is added to the re-published dictionary (GlideinWMS adds one).",
     ),
     Attribute(
         "SINGULARITY_IMAGE_DEFAULT",

@@ -1,0 +1,593 @@
+"""The glidein startup script: negotiate, find and validate the runtime, advertise (entry point).
+
+Glidein mode (GlideinWMS custom-script protocol)::
+
+    gs-setup <glidein_config> <entry_id>
+
+reads glidein_config, publishes its attributes with glidein_config lines and condor vars lines,
+writes the ``error_gen`` result ``otrb_output.xml`` in the current directory and exits 0 (OK) or 1
+(ERROR). Nothing is written outside the glidein directory.
+
+Standalone mode (a plain HTCondor execution point)::
+
+    gs-setup --standalone --config-out /etc/condor/config.d/50-glidein-singularity-node.config \\
+        [--settings FILE] [--set KEY=VALUE]... [--work-dir DIR]
+
+takes the same attributes from a ``KEY=VALUE`` settings file and ``--set`` options (the latter win;
+``GLIDEIN_Singularity_Use`` defaults to PREFERRED here) and writes a config.d file setting the
+attributes as macros appended to ``STARTD_ATTRS``.
+
+Exit status: 0 success (including a PREFERRED fallback, NEVER and DISABLE); 1 the setup failed
+(invalid configuration, or containers REQUIRED and unusable); 2 usage error.
+"""
+
+import argparse
+import datetime
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+from .. import attributes, policy
+from ..errors import ConfigError, GlideinSingularityError, ImageError, RuntimeProbeError
+from ..glidein_config import (
+    CONDOR_VARS_FILE_KEY,
+    CondorVar,
+    add_condor_vars_lines,
+    add_config_lines,
+    read_glidein_config,
+    write_result_error,
+    write_result_ok,
+)
+from ..images import (
+    ImagesDict,
+    check_restrictions,
+    cvmfs_translate,
+    image_syntax_problem,
+    is_remote_image,
+    merge_legacy,
+    parse_images_dict,
+    parse_os_list,
+    parse_restrictions,
+    select_image,
+)
+from ..policy import Outcome, negotiate
+from ..runtime import RuntimeInfo, find_runtime, settings_from
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SCRIPT_ID",
+    "ImageStatus",
+    "SetupResult",
+    "check_images",
+    "format_config_d",
+    "main",
+    "publish_glidein",
+    "run_setup",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+#: The id in the error_gen result (GlideinWMS's own script uses ``singularity_setup.sh``).
+SCRIPT_ID = "gs-setup"
+#: Standalone default for an unset GLIDEIN_Singularity_Use (an EP admin running this wants containers).
+STANDALONE_USE_DEFAULT = "PREFERRED"
+#: Names HTCondor skips in LOCAL_CONFIG_DIR (LOCAL_CONFIG_DIR_EXCLUDE_REGEXP default).
+_SKIPPED_SUFFIXES = (".pl", ".py", ".sh", ".rpmsave", ".rpmnew", ".dpkg-old", ".dpkg-dist", ".cfsaved", "~")
+
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no", "")
+
+
+class ImageStatus(NamedTuple):
+    """One SINGULARITY_IMAGES_DICT entry checked on this node."""
+
+    key: str
+    image: str
+    #: The path the runtime is given (CVMFS-translated); the URI itself for remote images.
+    host_ref: str
+    #: "" when the image can be served, else why not.
+    problem: str
+
+
+class SetupResult(NamedTuple):
+    """Everything the setup decided: what to advertise, the error_gen result and the exit status."""
+
+    exit_code: int
+    #: The negotiation outcome (``Outcome.FAIL`` for invalid configuration).
+    outcome: Outcome
+    #: ``OK`` or ``ERROR`` (error_gen status).
+    status: str = "OK"
+    #: error_gen failure type ("" when OK).
+    fail_type: str = ""
+    #: The reason for an ERROR, or the fallback reason for PREFERRED ("" otherwise).
+    detail: str = ""
+    #: error_gen metrics, e.g. ``use_singularity``.
+    metrics: Tuple[Tuple[str, str], ...] = ()
+    #: (attribute, value) pairs to publish, in order; registry entries give their type and places.
+    adverts: Tuple[Tuple[str, str], ...] = ()
+    #: Progress and warning lines for the glidein log.
+    notes: Tuple[str, ...] = ()
+    runtime: Optional[RuntimeInfo] = None
+
+
+def _failure(
+    outcome: Outcome,
+    fail_type: str,
+    detail: str,
+    notes: Sequence[str],
+    metrics: Tuple[Tuple[str, str], ...] = (),
+) -> SetupResult:
+    return SetupResult(EXIT_FAILURE, outcome, "ERROR", fail_type, detail, metrics, notes=tuple(notes))
+
+
+def _ok(
+    outcome: Outcome,
+    use: str,
+    notes: Sequence[str],
+    adverts: Tuple[Tuple[str, str], ...] = (),
+    detail: str = "",
+    runtime: Optional[RuntimeInfo] = None,
+) -> SetupResult:
+    metrics = (("use_singularity", use),)
+    return SetupResult(EXIT_OK, outcome, "OK", "", detail, metrics, adverts, tuple(notes), runtime)
+
+
+# --- images --------------------------------------------------------------------------------------------
+
+
+def _resolve_cvmfs(path: str, cvmfs_mount_dir: str) -> str:
+    """CVMFS-translate ``path``; a symlink pointing into /cvmfs is translated too (GWMS one level)."""
+    translated = cvmfs_translate(path, cvmfs_mount_dir)
+    if translated != path and os.path.islink(translated):
+        target = os.readlink(translated)
+        if target.startswith("/cvmfs"):
+            return cvmfs_translate(target, cvmfs_mount_dir)
+    return translated
+
+
+def _image_status(key: str, image: str, restrictions: FrozenSet[str], cvmfs_mount_dir: str) -> ImageStatus:
+    where = 'SINGULARITY_IMAGES_DICT key "{}": '.format(key) if key else ""
+    problem = image_syntax_problem(image) or check_restrictions(image, restrictions, cvmfs_mount_dir)
+    if problem:
+        return ImageStatus(key, image, image, where + problem)
+    if is_remote_image(image):
+        return ImageStatus(key, image, image, "")
+    local = image[len("file://") :] if image[:7].lower() == "file://" else image
+    host = _resolve_cvmfs(local, cvmfs_mount_dir)
+    if not os.path.exists(host):
+        checked = " (checked {})".format(host) if host != local else ""
+        return ImageStatus(
+            key, image, host, '{}image "{}" does not exist on this node{}'.format(where, image, checked)
+        )
+    return ImageStatus(key, image, host, "")
+
+
+def check_images(images: ImagesDict, restrictions: FrozenSet[str], cvmfs_mount_dir: str) -> List[ImageStatus]:
+    """Check every non-empty dictionary entry against the restrictions and the node's files."""
+    return [
+        _image_status(key, image, restrictions, cvmfs_mount_dir) for key, image in images.items() if image
+    ]
+
+
+def _bool_setting(config: Mapping[str, str], key: str, default: bool) -> bool:
+    text = (config.get(key) or "").strip().lower()
+    if not text:
+        return default
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    msg = "{}={!r} is not valid; expected true or false".format(key, config.get(key))
+    raise ConfigError(msg)
+
+
+def _env_or_config(config: Mapping[str, str], environ: Mapping[str, str], key: str) -> str:
+    return (environ.get(key) or "").strip() or (config.get(key) or "").strip()
+
+
+# --- the decision ------------------------------------------------------------------------------------------
+
+
+class _Unusable(Exception):
+    """Containers cannot be used on this node (message says why and what was tried)."""
+
+
+def _servable_os(statuses: Sequence[ImageStatus], entry_os: Sequence[str]) -> str:
+    keys = [s.key for s in statuses if not s.problem and s.key != "testimage"]
+    if "any" not in entry_os:
+        keys = [key for key in keys if key in entry_os]
+    return ",".join(keys)
+
+
+def _validation_image(
+    config: Mapping[str, str],
+    environ: Mapping[str, str],
+    images: ImagesDict,
+    statuses: Sequence[ImageStatus],
+    entry_os: Sequence[str],
+    image_required: bool,
+    cvmfs_mount_dir: str,
+    notes: List[str],
+) -> str:
+    """Return the host path (or opted-in URI) of the image for the validation run; raise _Unusable."""
+    allow_remote = _bool_setting(config, "GS_ALLOW_REMOTE_TEST_IMAGE", False)
+    by_key = {s.key: s for s in statuses}
+    default_problem = ""
+    try:
+        choice = select_image(images, entry_os, ("any",))
+        status = by_key[str(choice.key)]
+        default_problem = status.problem
+        if not default_problem and (allow_remote or not is_remote_image(status.host_ref)):
+            notes.append('default image "{}" (key {})'.format(status.image, status.key))
+            return status.host_ref
+    except ImageError as exc:
+        default_problem = "no default image: {}".format(exc)
+    if default_problem:
+        if image_required:
+            raise _Unusable(default_problem + " (SINGULARITY_IMAGE_REQUIRED is true)")
+        notes.append("warning: {}; SINGULARITY_IMAGE_REQUIRED is false, going on".format(default_problem))
+    for status in statuses:
+        if not status.problem and not is_remote_image(status.host_ref):
+            notes.append('validating with image "{}" (key {})'.format(status.image, status.key))
+            return status.host_ref
+    test_image = _env_or_config(config, environ, "APPTAINER_TEST_IMAGE")
+    if not test_image:
+        msg = (
+            "no image to validate the runtime with: SINGULARITY_IMAGES_DICT has no usable local image and "
+            "APPTAINER_TEST_IMAGE is not set"
+        )
+        raise _Unusable(msg)
+    if is_remote_image(test_image):
+        if not allow_remote:
+            msg = (
+                'APPTAINER_TEST_IMAGE "{}" is remote and pulling is off; set GS_ALLOW_REMOTE_TEST_IMAGE=True '
+                "or use a local image".format(test_image)
+            )
+            raise _Unusable(msg)
+        notes.append('validating with remote test image "{}"'.format(test_image))
+        return test_image
+    status = _image_status("", test_image, frozenset(), cvmfs_mount_dir)  # the test image is not restricted
+    if status.problem:
+        raise _Unusable("APPTAINER_TEST_IMAGE: " + status.problem)
+    notes.append('validating with test image "{}"'.format(test_image))
+    return status.host_ref
+
+
+def _success_adverts(
+    config: Mapping[str, str], outcome: Outcome, info: RuntimeInfo, images_text: str, os_list: str
+) -> List[Tuple[str, str]]:
+    adverts = [
+        ("HAS_SINGULARITY", "True"),
+        ("GWMS_SINGULARITY_STATUS", outcome.value),
+        ("SINGULARITY_PATH", info.path),
+        ("GWMS_SINGULARITY_PATH", info.path),
+        ("SINGULARITY_VERSION", info.version),
+        ("GWMS_SINGULARITY_VERSION", info.version),
+        ("SINGULARITY_FULL_VERSION", info.full_version),
+        ("SINGULARITY_MODE", info.mode),
+        ("GWMS_SINGULARITY_MODE", info.mode),
+    ]
+    for suffix, value in (
+        ("PATH", info.path),
+        ("VERSION", info.version),
+        ("FULL_VERSION", info.full_version),
+        ("MODE", info.mode),
+    ):
+        adverts += [("CONTAINERSW_" + suffix, value), ("GWMS_CONTAINERSW_" + suffix, value)]
+    if images_text:
+        adverts.append(("SINGULARITY_IMAGES_DICT", images_text))
+    provides = [item for item in (config.get("GLIDEIN_PROVIDES") or "").strip().split(",") if item]
+    mine = "singularity/" + info.mode
+    provides = [item for item in provides if not item.startswith("singularity/")] + [mine]
+    adverts.append(("GLIDEIN_PROVIDES", ",".join(provides)))
+    if os_list:
+        adverts.append(("SINGULARITY_OS_LIST", os_list))
+    adverts.append(("GS_PID_NAMESPACES", "True" if info.pid_namespaces else "False"))
+    return [(name, value) for name, value in adverts if value]
+
+
+def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: str) -> SetupResult:
+    """Decide and validate; return what to publish. Runs the validation container, writes nothing else."""
+    notes: List[str] = []
+    negotiation = negotiate(config.get(policy.USE_ATTR), config.get(policy.REQUIRE_ATTR))
+    notes.append("negotiation: {} ({})".format(negotiation.outcome.value, negotiation.reason))
+    outcome = negotiation.outcome
+    if outcome is Outcome.FAIL:
+        culprit = policy.USE_ATTR
+        if negotiation.use in policy.USE_VALUES and negotiation.require not in policy.REQUIRE_VALUES:
+            culprit = policy.REQUIRE_ATTR
+        return _failure(outcome, "VO_Config", negotiation.reason, notes, metrics=(("attribute", culprit),))
+    if outcome is Outcome.DISABLE:
+        return _ok(outcome, "Undefined", notes)
+    if outcome is Outcome.NEVER:
+        return _ok(
+            outcome,
+            "False",
+            notes,
+            adverts=(("HAS_SINGULARITY", "False"), ("GWMS_SINGULARITY_STATUS", "NEVER")),
+        )
+
+    try:
+        cvmfs_mount_dir = _env_or_config(config, environ, "CVMFS_MOUNT_DIR")
+        restrictions = parse_restrictions(config.get("SINGULARITY_IMAGE_RESTRICTIONS"))
+        image_required = _bool_setting(config, "SINGULARITY_IMAGE_REQUIRED", False)
+        images = merge_legacy(
+            parse_images_dict(config.get("SINGULARITY_IMAGES_DICT")),
+            config.get("SINGULARITY_IMAGE_DEFAULT"),
+            config.get("SINGULARITY_IMAGE_DEFAULT6"),
+            config.get("SINGULARITY_IMAGE_DEFAULT7"),
+        )
+        entry_os = parse_os_list(config.get("GLIDEIN_REQUIRED_OS"))
+        settings = settings_from(config, environ)
+    except ConfigError as exc:
+        return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)
+
+    statuses = check_images(images, restrictions, cvmfs_mount_dir)
+    for status in statuses:
+        if status.problem:
+            notes.append("warning: " + status.problem)
+    os_list = _servable_os(statuses, entry_os)
+    try:
+        image = _validation_image(
+            config, environ, images, statuses, entry_os, image_required, cvmfs_mount_dir, notes
+        )
+        info = find_runtime(settings, image, work_dir, environ)
+    except ConfigError as exc:
+        return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)
+    except (_Unusable, RuntimeProbeError) as exc:
+        return _cannot_use(outcome, negotiation.reason, str(exc), notes)
+    notes.extend(info.trail)
+    notes.append(
+        "using {} {} ({}, PID namespaces {})".format(
+            info.path, info.version, info.mode, "on" if info.pid_namespaces else "off"
+        )
+    )
+    adverts = _success_adverts(config, outcome, info, images.format() if len(images) else "", os_list)
+    return _ok(outcome, "True", notes, adverts=tuple(adverts), runtime=info)
+
+
+def _cannot_use(outcome: Outcome, reason: str, problem: str, notes: List[str]) -> SetupResult:
+    if outcome is Outcome.REQUIRED:
+        detail = "{}, but cannot be used on this node: {}".format(reason, problem)
+        return _failure(outcome, "WN_Resource", detail, notes)
+    detail = "containers are preferred but cannot be used on this node, jobs run without: {}".format(problem)
+    notes.append("warning: " + detail)
+    adverts = (("HAS_SINGULARITY", "False"), ("GWMS_SINGULARITY_STATUS", "PREFERRED"))
+    return _ok(outcome, "False", notes, adverts=adverts, detail=detail)
+
+
+# --- publishing ------------------------------------------------------------------------------------------
+
+
+def _condor_var(name: str) -> CondorVar:
+    attribute = attributes.get(name)
+    if "job_env" in attribute.advertised:  # GlideinWMS advertise(): required, startd and job env
+        return CondorVar(name, attribute.type, "-", "+", "Y", "Y", "+")
+    return CondorVar(name, attribute.type, "-", "+", "N", "Y", "-")
+
+
+def publish_glidein(result: SetupResult, glidein_config: str, config: Mapping[str, str]) -> None:
+    """Write the adverts to glidein_config and the condor vars file (named in glidein_config)."""
+    if not result.adverts:
+        return
+    variables = [_condor_var(name) for name, _ in result.adverts]
+    vars_file = (config.get(CONDOR_VARS_FILE_KEY) or "").strip()
+    if not vars_file:
+        msg = "glidein_config {} has no {}: cannot publish {} to the startd".format(
+            glidein_config, CONDOR_VARS_FILE_KEY, ", ".join(name for name, _ in result.adverts)
+        )
+        raise ConfigError(msg)
+    add_config_lines(glidein_config, result.adverts)
+    add_condor_vars_lines(vars_file, variables)
+
+
+def _config_value(name: str, value: str) -> str:
+    """An HTCondor config right-hand side: strings quoted ClassAd-style, ``$`` kept literal."""
+    if attributes.get(name).type in ("C", "I"):
+        return value
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return quoted.replace("$", "$(DOLLAR)")
+
+
+def format_config_d(adverts: Sequence[Tuple[str, str]], header: str) -> str:
+    """Return a config.d file setting each advert as a macro and appending them to STARTD_ATTRS."""
+    lines = ["# " + line for line in header.splitlines()]
+    for name, value in adverts:
+        lines.append("{} = {}".format(name, _config_value(name, value)))
+    if adverts:
+        lines.append("STARTD_ATTRS = $(STARTD_ATTRS) " + " ".join(name for name, _ in adverts))
+    return "".join(line + "\n" for line in lines)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".gs-setup-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --- command line ----------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gs-setup",
+        description="Glidein startup: negotiate container use, find and validate the runtime, advertise.",
+    )
+    parser.add_argument("glidein_config", nargs="?", help="glidein mode: path of glidein_config")
+    parser.add_argument("entry_id", nargs="?", help="glidein mode: the entry id (unused)")
+    parser.add_argument("--standalone", action="store_true", help="plain HTCondor EP: write a config.d file")
+    parser.add_argument("--config-out", metavar="FILE", help="standalone: the config.d file to write")
+    parser.add_argument("--settings", metavar="FILE", help="standalone: KEY=VALUE settings file")
+    parser.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", default=[], help="standalone: one setting (repeatable)"
+    )
+    parser.add_argument(
+        "--work-dir", metavar="DIR", help="standalone: scratch directory (default: a temp dir)"
+    )
+    return parser
+
+
+def _parse_setting(text: str, where: str) -> Tuple[str, str]:
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(c.isspace() for c in key):
+        msg = "{}: expected KEY=VALUE, got {!r}".format(where, text)
+        raise ConfigError(msg)
+    return key, value.strip()
+
+
+def _standalone_config(args: argparse.Namespace) -> Dict[str, str]:
+    config: Dict[str, str] = {}
+    if args.settings:
+        try:
+            with open(args.settings, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except OSError as exc:
+            msg = "cannot read settings file {}: {}".format(args.settings, exc.strerror or exc)
+            raise ConfigError(msg) from exc
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                key, value = _parse_setting(line, "{}:{}".format(args.settings, number))
+                config[key] = value
+    for item in args.set:
+        key, value = _parse_setting(item, "--set")
+        config[key] = value
+    if not (config.get(policy.USE_ATTR) or "").strip():
+        config[policy.USE_ATTR] = STANDALONE_USE_DEFAULT
+    return config
+
+
+def _say(lines: Sequence[str]) -> None:
+    for line in lines:
+        print("{}: {}".format(SCRIPT_ID, line))
+
+
+def _run_glidein(args: argparse.Namespace, started: float) -> int:
+    glidein_config = os.path.abspath(args.glidein_config)
+    try:
+        config = read_glidein_config(glidein_config)
+    except ConfigError as exc:
+        write_result_error(SCRIPT_ID, "Corruption", str(exc), {})
+        print("ERROR: {}".format(exc), file=sys.stderr)
+        return EXIT_FAILURE
+    result = run_setup(config, os.environ, os.path.dirname(glidein_config))
+    _say(result.notes)
+    try:
+        publish_glidein(result, glidein_config, config)
+    except ConfigError as exc:
+        write_result_error(SCRIPT_ID, "Corruption", str(exc), {})
+        print("ERROR: {}".format(exc), file=sys.stderr)
+        return EXIT_FAILURE
+    metrics = dict(result.metrics)
+    if result.status == "OK":
+        write_result_ok(SCRIPT_ID, metrics)
+    else:
+        write_result_error(SCRIPT_ID, result.fail_type, result.detail, metrics)
+        print("ERROR: {}".format(result.detail), file=sys.stderr)
+    _report_time(result, started)
+    return result.exit_code
+
+
+def _report_time(result: SetupResult, started: float) -> None:
+    total = time.monotonic() - started
+    container = result.runtime.validation.seconds if result.runtime else 0.0
+    print(
+        "{}: {} in {:.3f} s ({:.3f} s in the validation container, {:.3f} s other)".format(
+            SCRIPT_ID, result.outcome.value, total, container, total - container
+        )
+    )
+
+
+def _run_standalone(args: argparse.Namespace, started: float) -> int:
+    if not args.config_out:
+        print("ERROR: --standalone needs --config-out FILE", file=sys.stderr)
+        return EXIT_USAGE
+    name = os.path.basename(args.config_out)
+    if name.endswith(_SKIPPED_SUFFIXES) or name.startswith((".", "#")):
+        msg = "--config-out {}: HTCondor skips such names in LOCAL_CONFIG_DIR; use NN-name.config"
+        print("ERROR: " + msg.format(args.config_out), file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = _standalone_config(args)
+    except ConfigError as exc:
+        print("ERROR: {}".format(exc), file=sys.stderr)
+        return EXIT_USAGE
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="gs-setup-")
+    try:
+        result = run_setup(config, os.environ, work_dir)
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    _say(result.notes)
+    if result.outcome is Outcome.FAIL:
+        print("ERROR: {}".format(result.detail), file=sys.stderr)
+        return EXIT_FAILURE
+    adverts = list(result.adverts)
+    if result.exit_code != EXIT_OK:  # REQUIRED and unusable: make sure no stale True survives
+        adverts = [("HAS_SINGULARITY", "False"), ("GWMS_SINGULARITY_STATUS", result.outcome.value)]
+    given = [
+        (name, config[name].strip())
+        for name in sorted(config)
+        if name in attributes.BY_NAME
+        and "startd" in attributes.BY_NAME[name].advertised
+        and name not in dict(adverts)
+        and config[name].strip()
+    ]
+    header = "Written by gs-setup --standalone at {}; re-run it instead of editing.\n{}".format(
+        datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        result.detail or "outcome: " + result.outcome.value,
+    )
+    try:
+        _write_atomically(args.config_out, format_config_d(given + adverts, header))
+    except OSError as exc:
+        print("ERROR: cannot write {}: {}".format(args.config_out, exc.strerror or exc), file=sys.stderr)
+        return EXIT_FAILURE
+    print("{}: wrote {}".format(SCRIPT_ID, args.config_out))
+    if result.exit_code != EXIT_OK:
+        print("ERROR: {}".format(result.detail), file=sys.stderr)
+    _report_time(result, started)
+    return result.exit_code
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the setup; return the exit status (0 ok, 1 failure, 2 usage)."""
+    started = time.monotonic()
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    if args.standalone:
+        if args.glidein_config:
+            print("ERROR: --standalone takes no glidein_config argument", file=sys.stderr)
+            return EXIT_USAGE
+        return _run_standalone(args, started)
+    if not args.glidein_config:
+        parser.print_usage(sys.stderr)
+        print("ERROR: give <glidein_config> <entry_id>, or --standalone --config-out FILE", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _run_glidein(args, started)
+    except GlideinSingularityError as exc:
+        print("ERROR: {}".format(exc), file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
