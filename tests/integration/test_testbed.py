@@ -25,8 +25,6 @@ def pool(bed: Session) -> Iterator[Pool]:
     pool.start()
     yield pool
     pool.stop()
-    for name in pool.configs:
-        bed.path(f"/etc/condor/config.d/{name}").unlink(missing_ok=True)
 
 
 def test_job_runs_in_unprivileged_container(pool: Pool) -> None:

@@ -78,6 +78,8 @@ class Pool:
         self.s.write("/etc/condor/config.d/00-gs-testbed.config", BASE_CONFIG)
         for name, text in self.configs.items():
             self.s.write(f"/etc/condor/config.d/{name}", text)
+        # Each pool starts from an empty queue, empty logs and no leftover sandboxes.
+        self.s.sh("rm -rf /var/lib/condor/spool /var/lib/condor/execute /var/log/condor")
         self.s.sh(
             "mkdir -p /var/run/condor /var/log/condor /var/lock/condor /var/lib/condor/execute "
             "/var/lib/condor/spool && chown -R condor:condor /var/run/condor /var/log/condor "
@@ -94,8 +96,16 @@ class Pool:
         self.s.run(["condor_reconfig"], timeout=30)
 
     def stop(self) -> None:
-        """Stop the daemons gracefully (the session's close kills whatever is left)."""
+        """Stop the daemons, wait until they are gone, and remove this pool's config.d files."""
         self.s.run(["condor_off", "-master", "-fast"], check=False, timeout=30)
+        gone = self.wait_for(self._no_daemons, 60, "the condor daemons to exit", interval=0.3)
+        if not gone:
+            self.s.run(["pkill", "-9", "-f", "condor_"], check=False)
+        for name in self.configs:
+            self.s.path(f"/etc/condor/config.d/{name}").unlink(missing_ok=True)
+
+    def _no_daemons(self) -> bool:
+        return self.s.run(["pgrep", "-f", "condor_master"], check=False).returncode != 0
 
     # -- inspection ------------------------------------------------------------------------------
     def slots(self, constraint: str = "true") -> list[dict[str, Any]]:
