@@ -1,0 +1,262 @@
+"""The ``USER_JOB_WRAPPER``: plan the job's launch and ``exec`` it (entry point, stdlib only, fast).
+
+Invoked by the starter as ``<wrapper> <job executable> <job args...>`` (through
+``glidein_scripts/gs-job-wrapper``, which runs python with ``-I -S`` so the job's ``PYTHON*`` variables
+cannot touch it). It reads:
+
+- ``_CONDOR_JOB_AD``, ``_CONDOR_MACHINE_AD`` (required), ``_CONDOR_SCRATCH_DIR``, ``_CONDOR_JOB_IWD``,
+  ``_CONDOR_WRAPPER_ERROR_FILE`` from the environment the starter built;
+- ``glidein_config``: the file named by ``GS_GLIDEIN_CONFIG``, else ``glidein_config`` in the wrapper's
+  directory, else none (an EP without GlideinWMS);
+- settings (see ``plan.NodeSettings``), among them ``GS_WRAPPER_FAILURE_SLEEP`` (seconds, default 600,
+  at most 3600) and ``GS_FAILURE_MARKER`` (a counter file for the health probe).
+
+Environment variables the job set in its own ``Environment`` are never used as settings.
+
+Outcome:
+
+- a plan: the stale wrapper-error file is already gone; the plan's message is written to it when the
+  container launcher will remove it; the marker file is removed (healthy); then ``os.execve``;
+- a refusal, an unreadable ad, or an exec failure: one line ``ERROR: glidein-singularity job wrapper
+  failed: <why>`` on stderr, ``condor_chirp set_job_attr JobWrapperFailure`` (10 s limit) when
+  ``condor_chirp`` is on PATH; for a node-side problem (requeue) also the same line in the
+  wrapper-error file (HTCondor puts the job back to Idle), the marker counter incremented and a sleep so
+  a broken node does not eat the queue; exit status 90 (as the OSG wrappers).
+"""
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+    from ..plan import LaunchPlan, PathInfo
+
+__all__ = ["EXIT_WRAPPER_FAILURE", "MAX_FAILURE_SLEEP", "main"]
+
+EXIT_WRAPPER_FAILURE = 90
+MAX_FAILURE_SLEEP = 3600
+_PREFIX = "glidein-singularity job wrapper failed: "
+
+
+def _probe_factory() -> "Callable[[str], PathInfo]":
+    from ..plan import PathInfo
+
+    cache: Dict[str, PathInfo] = {}
+
+    def probe(path: str) -> PathInfo:
+        info = cache.get(path)
+        if info is None:
+            try:
+                is_dir = os.path.isdir(path)
+                exists = is_dir or os.path.exists(path)
+                is_link = os.path.islink(path)
+                real = os.path.realpath(path)
+            except (OSError, ValueError):  # ValueError: NUL in the path
+                exists = is_dir = is_link = False
+                real = path
+            info = PathInfo(exists, is_dir, real, is_link)
+            cache[path] = info
+        return info
+
+    return probe
+
+
+def _read_glidein_config(path: str) -> "Dict[str, str]":
+    """Same reading as ``glidein_config.parse_glidein_config`` (not imported: it is slow to import)."""
+    values: Dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            text = handle.read()
+    except OSError:
+        return values
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key:
+            values[key] = value
+    return values
+
+
+def _glidein_config(environ: "Mapping[str, str]", job_set: "Sequence[str]", argv0: str) -> "Dict[str, str]":
+    path = environ.get("GS_GLIDEIN_CONFIG") if "GS_GLIDEIN_CONFIG" not in job_set else None
+    if not path:
+        path = os.path.join(os.path.dirname(os.path.abspath(argv0)), "glidein_config")
+        if not os.path.isfile(path):
+            return {}
+    return _read_glidein_config(path)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _chirp(message: str, environ: "Mapping[str, str]") -> None:
+    for directory in environ.get("PATH", "").split(os.pathsep):
+        candidate = os.path.join(directory, "condor_chirp") if directory else ""
+        if candidate and os.access(candidate, os.X_OK):
+            break
+    else:
+        return
+    import subprocess
+
+    from ..classad import format_literal
+
+    try:
+        subprocess.run(
+            [candidate, "set_job_attr", "JobWrapperFailure", format_literal(message)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError, ValueError):
+        pass
+
+
+def _bump_marker(path: str) -> None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            count = int(handle.read().strip() or "0")
+    except (OSError, ValueError):
+        count = 0
+    temporary = "{}.{}.tmp".format(path, os.getpid())
+    try:
+        with open(temporary, "w", encoding="ascii") as handle:
+            handle.write("{}\n".format(count + 1))
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def _sleep_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        return 600.0
+    if value != value or value < 0:
+        return 0.0
+    return min(value, float(MAX_FAILURE_SLEEP))
+
+
+def _fail(
+    message: str,
+    requeue: bool,
+    environ: "Mapping[str, str]",
+    error_file: "Optional[str]",
+    sleep: str,
+    marker: str,
+) -> int:
+    line = _PREFIX + _one_line(message)
+    print("ERROR: " + line, file=sys.stderr)
+    sys.stderr.flush()
+    if requeue and error_file:
+        try:
+            with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            print("ERROR: cannot write {}: {}".format(error_file, exc.strerror), file=sys.stderr)
+    _chirp(line, environ)
+    if requeue:
+        if marker:
+            _bump_marker(marker)
+        seconds = _sleep_seconds(sleep)
+        if seconds > 0:
+            import time
+
+            time.sleep(seconds)
+    return EXIT_WRAPPER_FAILURE
+
+
+def _exec(launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optional[str]") -> None:
+    """Prepare and exec the plan; returns only when exec (or the preparation) failed, raising OSError."""
+    for directory in launch.make_dirs:
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+    if launch.error_file_message and error_file:
+        with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
+            handle.write(_PREFIX + _one_line(launch.error_file_message) + "\n")
+    if environ.get("GS_WRAPPER_VERBOSE") == "1":
+        for reason in launch.reasons:
+            print("glidein-singularity: " + reason, file=sys.stderr)
+        sys.stderr.flush()
+    if "/" in launch.argv[0]:
+        os.execve(launch.argv[0], list(launch.argv), launch.environment(environ))
+    os.execvpe(launch.argv[0], list(launch.argv), launch.environment(environ))  # a bare relative command
+
+
+def main(argv: "Optional[Sequence[str]]" = None) -> int:
+    """Run the wrapper; on success this never returns (the process becomes the job)."""
+    args: List[str] = list(sys.argv if argv is None else argv)
+    environ = dict(os.environ)
+    error_file = environ.get("_CONDOR_WRAPPER_ERROR_FILE") or None
+    if error_file:
+        try:
+            os.unlink(error_file)
+        except OSError:
+            pass
+    sleep, marker = str(600), ""
+    try:
+        from ..ads import load_ad
+        from ..plan import LaunchPlan, NodeSettings, Paths, job_environment, plan
+
+        job_path = environ.get("_CONDOR_JOB_AD")
+        machine_path = environ.get("_CONDOR_MACHINE_AD")
+        if not job_path or not machine_path:
+            missing = "_CONDOR_JOB_AD" if not job_path else "_CONDOR_MACHINE_AD"
+            return _fail(missing + " is not set: cannot read the ads", True, environ, error_file, "0", "")
+        job_ad = load_ad(job_path, "job ad")
+        machine_ad = load_ad(machine_path, "machine ad")
+        job_set = list(job_environment(job_ad)[0])
+        settings = NodeSettings.from_sources(
+            machine_ad, _glidein_config(environ, job_set, args[0] if args else ""), environ, job_set
+        )
+        sleep, marker = settings.failure_sleep, settings.failure_marker
+        try:
+            cwd: Optional[str] = os.getcwd()
+        except OSError:
+            cwd = None
+        paths = Paths(
+            cwd,
+            environ.get("_CONDOR_SCRATCH_DIR"),
+            environ.get("_CONDOR_JOB_IWD"),
+            error_file,
+            _probe_factory(),
+        )
+        result = plan(job_ad, machine_ad, settings, environ, args[1:], paths)
+    except Exception as exc:  # any surprise is a wrapper failure, never a job failure
+        return _fail("{}: {}".format(type(exc).__name__, exc), True, environ, error_file, sleep, marker)
+    if not isinstance(result, LaunchPlan):
+        return _fail(result.message, result.requeue, environ, error_file, sleep, marker)
+    if marker:
+        try:
+            os.unlink(marker)
+        except OSError:
+            pass
+    try:
+        _exec(result, environ, error_file)
+    except OSError as exc:
+        failure = "cannot exec {}: {}".format(result.argv[0], exc.strerror or exc)
+        if result.fallback is not None:
+            print(
+                "glidein-singularity: {}; running the job without a container (PREFERRED)".format(failure),
+                file=sys.stderr,
+            )
+            if error_file:
+                try:
+                    os.unlink(error_file)
+                except OSError:
+                    pass
+            try:
+                _exec(result.fallback, environ, error_file)
+            except OSError as again:
+                failure = "cannot exec {}: {}".format(result.fallback.argv[0], again.strerror or again)
+        return _fail(failure, True, environ, error_file, sleep, marker)
+    return EXIT_WRAPPER_FAILURE  # pragma: no cover - execve does not return
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

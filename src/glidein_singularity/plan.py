@@ -1,0 +1,985 @@
+"""The launch plan: what the job wrapper does for one job on one slot (pure).
+
+``plan(job_ad, machine_ad, settings, environ, argv, paths)`` returns a ``LaunchPlan`` (the exact argv to
+exec, the environment changes, the reasons) or a ``Refusal``. It performs no I/O: facts about host paths
+come from ``paths.probe`` (the wrapper passes a memoised ``os``-based probe; tests pass a table), and it is
+the same function ``glidein-singularity explain`` prints.
+
+Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences are marked *):
+
+1. No job command -> refusal. A ``SingularityImage`` that is not a clean string -> refusal (no requeue).
+2. Already inside a container (``APPTAINER_CONTAINER``, ``SINGULARITY_CONTAINER`` or our marker
+   ``GS_IN_CONTAINER`` in the environment, *unless the job set it itself*) -> run bare, never wrap twice;
+   a job that names an image is refused instead (*never run bare*).
+3. ``HAS_SINGULARITY`` not true or no ``SINGULARITY_PATH`` -> bare; a job naming an image is refused*.
+4. Image: ``+SingularityImage``, else ``REQUIRED_OS`` x ``GLIDEIN_REQUIRED_OS`` in the job's order* looked
+   up in ``SINGULARITY_IMAGES_DICT``, else the default keys. ``SINGULARITY_IMAGE_RESTRICTIONS`` apply to
+   every image*, also after symlinks are resolved*; a CVMFS directory image is pinned to its real path.
+5. Options ``exec --home <sandbox>:/srv --pwd /srv --contain --ipc`` + ``--pid`` (unless
+   ``SINGULARITY_DISABLE_PID_NAMESPACES=1`` or the machine ad has ``GS_PID_NAMESPACES = false``) +
+   ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``) + ``GLIDEIN_SINGULARITY_OPTS``;
+   one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
+   ``GS_OVERLAY`` not true) only targets present in the image*.
+6. Environment policy ``GLIDEIN_CONTAINER_ENV``; the job's own ``Environment`` is always preserved*;
+   ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*.
+7. When the wrapper-error file is in the sandbox, the container starts ``/bin/sh -c 'rm -f -- "$0" &&
+   exec "$@"' /srv/<error file> <job argv>``: the wrapper writes the file before exec, so if the runtime
+   dies before the job starts HTCondor finds it and requeues the job*.
+
+Under ``GWMS_SINGULARITY_STATUS = "PREFERRED"`` a job that names no image runs bare when the container
+path fails (and ``LaunchPlan.fallback`` holds that bare plan for a failed runtime exec).
+"""
+
+from ._record import Record
+from .classad import ERROR, UNDEFINED, Expr
+from .errors import ConfigError, ImageError
+from .images import (
+    check_restrictions,
+    cvmfs_translate,
+    image_syntax_problem,
+    is_cvmfs_path,
+    is_remote_image,
+    normalize_path,
+    parse_images_dict,
+    parse_os_list,
+    parse_restrictions,
+    select_image,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import (
+        Callable,
+        Dict,
+        FrozenSet,
+        Iterable,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        Union,
+    )
+
+    from .classad import Ad, Value
+
+__all__ = [
+    "DEFAULT_BINDS",
+    "ENV_POLICY_WORDS",
+    "GPU_ENV_VARS",
+    "INSIDE_DIR",
+    "INSIDE_MARKER",
+    "INSIDE_TMP",
+    "LAUNCHER_SCRIPT",
+    "LaunchPlan",
+    "NodeSettings",
+    "PathInfo",
+    "Paths",
+    "Refusal",
+    "job_environment",
+    "plan",
+    "split_options",
+]
+
+DEFAULT_BINDS = (
+    "/etc/hosts",
+    "/etc/localtime",
+    "/hadoop",
+    "/ceph",
+    "/hdfs",
+    "/lizard",
+    "/mnt/hadoop",
+    "/mnt/hdfs",
+)
+OPENCL_VENDORS = "/etc/OpenCL/vendors"
+INSIDE_DIR = "/srv"
+#: TMPDIR inside (a sandbox sub-directory: on disk, cleaned with the sandbox, not transferred back).
+TMP_SUBDIR = ".gs_tmp"
+INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
+#: Set inside every container we start; seeing it (not set by the job) means "do not wrap again".
+INSIDE_MARKER = "GS_IN_CONTAINER"
+INSIDE_MARKERS = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", INSIDE_MARKER)
+LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
+NV_LIBS = "/.singularity.d/libs"
+RUNTIME_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+GPU_ENV_VARS = (
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_VISIBLE_DEVICES",
+    "GPU_DEVICE_ORDINAL",
+    "ROCR_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+)
+NO_GPU_IDS = ("", "10000", "-1", "na", "none")
+#: Path-valued variables rewritten to their /srv place inside (removed when outside the sandbox).
+PATH_VARS = (
+    "X509_USER_PROXY",
+    "X509_USER_CERT",
+    "X509_USER_KEY",
+    "_CONDOR_CREDS",
+    "_CONDOR_MACHINE_AD",
+    "_CONDOR_EXECUTE",
+    "_CONDOR_JOB_AD",
+    "_CONDOR_SCRATCH_DIR",
+    "_CONDOR_CHIRP_CONFIG",
+    "_CONDOR_JOB_IWD",
+)
+TMP_VARS = ("TMP", "TEMP", "TEMPDIR", "OSG_WN_TMP")
+CLEARED_PATHS = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
+PROTECTED_PREFIXES = ("APPTAINER_", "SINGULARITY_", "APPTAINERENV_", "SINGULARITYENV_")
+ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
+GWMS_SET = (
+    "GLIDEIN_Proxy_URL",
+    "MODULE_USE",
+    "InitializeModulesEnv",
+    "XRD_PLUGINCONFDIR",
+    "POSIXSTASHCACHE",
+    "STASHCACHE",
+    "STASHCACHE_WRITABLE",
+    "LoadModules",
+    "GWMS_AUX_SUBDIR",
+    "GWMS_BASE_SUBDIR",
+    "GWMS_SUBDIR",
+    "GWMS_DIR",
+)
+OSG_SET = (
+    "_CHIRP_DELAYED_UPDATE_PREFIX",
+    "CONDOR_PARENT_ID",
+    "GLIDEIN_ResourceName",
+    "GLIDEIN_Site",
+    "HAS_SINGULARITY",
+    "http_proxy",
+    "InitializeModulesEnv",
+    "LIGO_DATAFIND_SERVER",
+    "OSG_MACHINE_GPUS",
+    "OSG_SITE_NAME",
+    "OSGVO_PROJECT_NAME",
+    "OSGVO_SUBMITTER",
+    "OSG_WN_TMP",
+    "POSIXSTASHCACHE",
+    "STASHCACHE",
+    "STASHCACHE_WRITABLE",
+    "TZ",
+    "X509_USER_CERT",
+    "X509_USER_KEY",
+    "X509_USER_PROXY",
+)
+DEFAULT_FAILURE_SLEEP = 600
+
+
+class PathInfo(Record):
+    """What the wrapper found at a host path: exists (links followed), is a dir, real path, is a link."""
+
+    __slots__ = _fields = ("exists", "is_dir", "realpath", "is_link")
+    exists: bool
+    is_dir: bool
+    realpath: str
+    is_link: bool
+
+    def __init__(self, exists: bool, is_dir: bool, realpath: str, is_link: bool = False) -> None:
+        Record.__init__(self, exists, is_dir, realpath, is_link)
+
+
+class Paths(Record):
+    """Where the job is: the starter's directories and a probe for host paths (the only facts source)."""
+
+    __slots__ = _fields = ("cwd", "scratch_dir", "job_iwd", "error_file", "probe")
+    cwd: "Optional[str]"
+    scratch_dir: "Optional[str]"
+    job_iwd: "Optional[str]"
+    error_file: "Optional[str]"
+    probe: "Callable[[str], PathInfo]"
+
+    def __init__(
+        self,
+        cwd: "Optional[str]",
+        scratch_dir: "Optional[str]",
+        job_iwd: "Optional[str]",
+        error_file: "Optional[str]",
+        probe: "Callable[[str], PathInfo]",
+    ) -> None:
+        Record.__init__(self, cwd, scratch_dir, job_iwd, error_file, probe)
+
+
+class LaunchPlan(Record):
+    """What to exec: argv, environment changes, reasons; ``fallback`` is the bare plan (PREFERRED)."""
+
+    __slots__ = _fields = (
+        "use_container",
+        "image",
+        "argv",
+        "env_set",
+        "env_unset",
+        "reasons",
+        "error_file_message",
+        "make_dirs",
+        "fallback",
+    )
+    use_container: bool
+    image: "Optional[str]"
+    argv: "Tuple[str, ...]"
+    env_set: "Dict[str, str]"
+    env_unset: "Tuple[str, ...]"
+    reasons: "Tuple[str, ...]"
+    error_file_message: "Optional[str]"
+    make_dirs: "Tuple[str, ...]"
+    fallback: "Optional[LaunchPlan]"
+
+    def __init__(
+        self,
+        use_container: bool,
+        image: "Optional[str]",
+        argv: "Tuple[str, ...]",
+        env_set: "Dict[str, str]",
+        env_unset: "Tuple[str, ...]",
+        reasons: "Tuple[str, ...]",
+        error_file_message: "Optional[str]" = None,
+        make_dirs: "Tuple[str, ...]" = (),
+        fallback: "Optional[LaunchPlan]" = None,
+    ) -> None:
+        Record.__init__(
+            self,
+            use_container,
+            image,
+            argv,
+            env_set,
+            env_unset,
+            reasons,
+            error_file_message,
+            make_dirs,
+            fallback,
+        )
+
+    def environment(self, environ: "Mapping[str, str]") -> "Dict[str, str]":
+        """Return the environment to exec with: ``environ`` minus ``env_unset``, plus ``env_set``."""
+        env = dict(environ)
+        for name in self.env_unset:
+            env.pop(name, None)
+        env.update(self.env_set)
+        return env
+
+
+class Refusal(Record):
+    """The job cannot run here: one-line message, reasons, and whether HTCondor should requeue it."""
+
+    __slots__ = _fields = ("message", "reasons", "requeue")
+    message: str
+    reasons: "Tuple[str, ...]"
+    requeue: bool
+
+    def __init__(self, message: str, reasons: "Tuple[str, ...]", requeue: bool) -> None:
+        Record.__init__(self, message, reasons, requeue)
+
+
+class _Fail(Exception):
+    def __init__(self, message: str, requeue: bool = True) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.requeue = requeue
+
+
+# --- reading ads and settings ----------------------------------------------------------------------
+
+
+def _text(value: "Optional[Value]") -> "Optional[str]":
+    """A literal as the text a shell variable would hold (None for undefined/error/expressions)."""
+    if value is None or value is UNDEFINED or value is ERROR or isinstance(value, (Expr, tuple)):
+        return None
+    if value is True or value is False:
+        return "True" if value else "False"
+    return str(value)
+
+
+def _truth(value: "Optional[Value]") -> "Optional[bool]":
+    """GlideinWMS ``get_prop_bool``: true, a non-zero number, or the text true/1/yes; None when unknown."""
+    if value is True or value is False:
+        return bool(value)
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "yes", "1"):
+            return True
+        if word in ("false", "no", "0", ""):
+            return False
+    return None
+
+
+def _describe(value: "Optional[Value]") -> str:
+    if isinstance(value, Expr):
+        return "the expression {}".format(value.text)
+    return repr(value)
+
+
+_SETTINGS = (
+    # (field, name, sources in order: a = machine ad, g = glidein_config, e = environment), default
+    ("images_dict", "SINGULARITY_IMAGES_DICT", "age", ""),
+    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "age", ""),
+    ("glidein_required_os", "GLIDEIN_REQUIRED_OS", "age", "any"),
+    ("bindpath", "GLIDEIN_SINGULARITY_BINDPATH", "age", ""),
+    ("bindpath_default", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "age", ""),
+    ("opts", "GLIDEIN_SINGULARITY_OPTS", "age", ""),
+    ("container_env", "GLIDEIN_CONTAINER_ENV", "ega", ""),
+    ("container_env_clearlist", "GLIDEIN_CONTAINER_ENV_CLEARLIST", "ega", ""),
+    ("cvmfs_mount_dir", "CVMFS_MOUNT_DIR", "eg", ""),
+    ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ega", ""),
+    ("failure_sleep", "GS_WRAPPER_FAILURE_SLEEP", "eg", str(DEFAULT_FAILURE_SLEEP)),
+    ("failure_marker", "GS_FAILURE_MARKER", "eg", ""),
+)
+
+
+class NodeSettings(Record):
+    """Admin-controlled settings of the node, each from the machine ad, glidein_config or environment."""
+
+    __slots__ = _fields = (*(row[0] for row in _SETTINGS), "reasons")
+    images_dict: str
+    image_restrictions: str
+    glidein_required_os: str
+    bindpath: str
+    bindpath_default: str
+    opts: str
+    container_env: str
+    container_env_clearlist: str
+    cvmfs_mount_dir: str
+    disable_pid_namespaces: str
+    failure_sleep: str
+    failure_marker: str
+    reasons: "Tuple[str, ...]"
+
+    def __init__(self, reasons: "Iterable[str]" = (), **values: str) -> None:
+        unknown = sorted(set(values) - set(self._fields))
+        if unknown:
+            msg = "NodeSettings has no setting {}".format(", ".join(unknown))
+            raise TypeError(msg)
+        Record.__init__(self, *(values.get(row[0], row[3]) for row in _SETTINGS), tuple(reasons))
+
+    @classmethod
+    def from_sources(
+        cls,
+        machine_ad: "Optional[Ad]",
+        glidein_config: "Mapping[str, str]",
+        environ: "Mapping[str, str]",
+        job_env_names: "Iterable[str]" = (),
+    ) -> "NodeSettings":
+        """Collect the settings; a variable the job set in its own ``Environment`` is never trusted."""
+        job_set = frozenset(job_env_names)
+        reasons: List[str] = []
+        values: Dict[str, str] = {}
+        for field, name, sources, default in _SETTINGS:
+            found: Optional[str] = None
+            for source in sources:
+                if source == "a" and machine_ad is not None and name in machine_ad:
+                    raw = machine_ad[name]
+                    found = _text(raw)
+                    if found is None and raw is not UNDEFINED:
+                        reasons.append(
+                            "ignored {} = {} in the machine ad: not a literal".format(name, _describe(raw))
+                        )
+                elif source == "g" and name in glidein_config:
+                    found = glidein_config[name]
+                elif source == "e" and name in environ:
+                    if name in job_set:
+                        reasons.append(
+                            "ignored {} from the environment: the job set it in its own Environment".format(
+                                name
+                            )
+                        )
+                        continue
+                    found = environ[name]
+                if found is not None:
+                    break
+            values[field] = default if found is None else found
+        return cls(reasons, **values)
+
+
+# --- the job's own environment ---------------------------------------------------------------------
+
+
+def _parse_env_v2(text: str) -> "List[Tuple[str, str]]":
+    """HTCondor's "new" environment syntax: blank-separated NAME=value, single quotes, '' for a quote."""
+    items: List[Tuple[str, str]] = []
+    token: List[str] = []
+    quoted = started = False
+    pos, end = 0, len(text)
+    while pos < end:
+        char = text[pos]
+        if quoted:
+            if char == "'":
+                if pos + 1 < end and text[pos + 1] == "'":
+                    token.append("'")
+                    pos += 2
+                    continue
+                quoted = False
+            else:
+                token.append(char)
+        elif char == "'":
+            quoted = started = True
+        elif char in " \t\r\n":
+            if started:
+                items.append(_split_assignment("".join(token)))
+            token, started = [], False
+        else:
+            token.append(char)
+            started = True
+        pos += 1
+    if quoted:
+        msg = "unterminated single quote"
+        raise ValueError(msg)
+    if started:
+        items.append(_split_assignment("".join(token)))
+    return items
+
+
+def _split_assignment(token: str) -> "Tuple[str, str]":
+    name, equals, value = token.partition("=")
+    if not equals or not name:
+        msg = "{!r} is not NAME=value".format(token)
+        raise ValueError(msg)
+    return name, value
+
+
+def job_environment(job_ad: "Ad") -> "Tuple[Dict[str, str], Tuple[str, ...]]":
+    """Return the job's own variables (``Environment``, else old-syntax ``Env``) and parse warnings."""
+    warnings: List[str] = []
+    result: Dict[str, str] = {}
+    value = job_ad.get("Environment")
+    if isinstance(value, str):
+        try:
+            result.update(_parse_env_v2(value))
+        except ValueError as exc:
+            warnings.append(
+                "the job's Environment cannot be read ({}): its variables are ignored".format(exc)
+            )
+        return result, tuple(warnings)
+    if value is not None and value is not UNDEFINED:
+        warnings.append("the job's Environment is {}, not a string: ignored".format(_describe(value)))
+    old = job_ad.get("Env")
+    if isinstance(old, str):
+        for item in old.split(";"):
+            if item.strip():
+                name, equals, text = item.partition("=")
+                if equals and name:
+                    result[name] = text
+                else:
+                    warnings.append("the job's Env item {!r} is not NAME=value: ignored".format(item))
+    return result, tuple(warnings)
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+
+def split_options(text: str) -> "List[str]":
+    """Split ``GLIDEIN_SINGULARITY_OPTS`` like a POSIX shell (shlex only when quotes are present)."""
+    if not any(char in text for char in "'\"\\#"):
+        return text.split()
+    import shlex  # only here: shlex imports re, which costs milliseconds at wrapper start
+
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        msg = "GLIDEIN_SINGULARITY_OPTS {!r} cannot be split: {}".format(text, exc)
+        raise ConfigError(msg) from exc
+
+
+def _policy_words(text: str) -> "FrozenSet[str]":
+    words = set()
+    for item in text.split(","):
+        word = item.strip().lower()
+        if not word:
+            continue
+        if word not in ENV_POLICY_WORDS:
+            msg = "GLIDEIN_CONTAINER_ENV: unknown value {!r} in {!r}; expected a comma list of {}".format(
+                item.strip(), text, ", ".join(ENV_POLICY_WORDS)
+            )
+            raise ConfigError(msg)
+        words.add(word)
+    return frozenset(words or ("clearpaths",))
+
+
+def _has_control(text: str) -> bool:
+    return any(char < " " or char == "\x7f" for char in text)
+
+
+class _Rewriter:
+    """Maps outside sandbox paths (and their aliases) to /srv, as GlideinWMS ``singularity_update_path``."""
+
+    def __init__(
+        self, outside: "Sequence[str]", real_sandbox: str, probe: "Callable[[str], PathInfo]"
+    ) -> None:
+        self.outside = tuple(outside)
+        self.real_sandbox = real_sandbox
+        self.probe = probe
+
+    def lexical(self, text: str) -> "Optional[str]":
+        for prefix in self.outside:
+            if text == prefix:
+                return INSIDE_DIR
+            if text.startswith(prefix + "/"):
+                return INSIDE_DIR + text[len(prefix) :]
+        return None
+
+    def path(self, text: str) -> "Optional[str]":
+        found = self.lexical(text)
+        if found is not None or not text.startswith("/"):
+            return found
+        real = self.probe(text).realpath
+        if real == self.real_sandbox:
+            return INSIDE_DIR
+        if real.startswith(self.real_sandbox + "/"):
+            return INSIDE_DIR + real[len(self.real_sandbox) :]
+        return None
+
+
+# --- the plan ---------------------------------------------------------------------------------------
+
+
+def _bare(argv: "Tuple[str, ...]", reasons: "List[str]") -> LaunchPlan:
+    return LaunchPlan(False, None, argv, {}, (), tuple(reasons))
+
+
+def plan(
+    job_ad: "Ad",
+    machine_ad: "Ad",
+    settings: NodeSettings,
+    environ: "Mapping[str, str]",
+    argv: "Sequence[str]",
+    paths: Paths,
+) -> "Union[LaunchPlan, Refusal]":
+    """Decide how to launch the job (see the module docstring); never performs I/O itself."""
+    argv = tuple(argv)
+    reasons = list(settings.reasons)
+    job_env, env_warnings = job_environment(job_ad)
+    reasons.extend(env_warnings)
+    if not argv:
+        return Refusal("the wrapper got no job command (empty argv)", tuple(reasons), True)
+
+    raw_image = job_ad.get("SingularityImage")
+    job_image: Optional[str] = None
+    if isinstance(raw_image, str):
+        if raw_image:
+            problem = image_syntax_problem(raw_image)
+            if problem is not None:
+                return Refusal("the job's SingularityImage is unusable: " + problem, tuple(reasons), False)
+            job_image = raw_image
+    elif raw_image is not None and raw_image is not UNDEFINED:
+        message = "the job's SingularityImage must be a string, got {}".format(_describe(raw_image))
+        return Refusal(message, tuple(reasons), False)
+
+    for marker in INSIDE_MARKERS:
+        if environ.get(marker):
+            if marker in job_env:
+                reasons.append("ignored {} set by the job's own Environment".format(marker))
+                continue
+            if job_image is not None:
+                message = (
+                    'the job names the image "{}" but this wrapper already runs inside a container ({}={})'
+                )
+                return Refusal(message.format(job_image, marker, environ[marker]), tuple(reasons), True)
+            reasons.append(
+                "already inside a container ({}={}): running the job as is, never wrapping twice".format(
+                    marker, environ[marker]
+                )
+            )
+            return _bare(argv, reasons)
+
+    has_raw = machine_ad.get("HAS_SINGULARITY")
+    has = _truth(has_raw) if has_raw is not None else None
+    runtime = _text(machine_ad.get("SINGULARITY_PATH")) or ""
+    status = (_text(machine_ad.get("GWMS_SINGULARITY_STATUS")) or "").upper()
+    if not has or not runtime:
+        why = (
+            "HAS_SINGULARITY is {}".format("absent" if has_raw is None else _describe(has_raw))
+            if not has
+            else "SINGULARITY_PATH is empty"
+        )
+        if job_image is not None:
+            message = 'this slot cannot run container images ({}) but the job names the image "{}"'
+            return Refusal(message.format(why, job_image), tuple(reasons), True)
+        reasons.append("{}: running the job without a container".format(why))
+        return _bare(argv, reasons)
+
+    preferred = status == "PREFERRED" and job_image is None
+    if preferred and _truth(job_ad.get("SingularityAutoLoad")) is False:
+        reasons.append("SingularityAutoLoad is false and GWMS_SINGULARITY_STATUS is PREFERRED: no container")
+        return _bare(argv, reasons)
+
+    container_reasons = list(reasons)
+    try:
+        result = _container(
+            job_ad, machine_ad, settings, environ, argv, paths, job_image, job_env, runtime, container_reasons
+        )
+    except _Fail as fail:
+        if preferred:
+            reasons.append(
+                "{}; GWMS_SINGULARITY_STATUS is PREFERRED and the job names no image: running without a "
+                "container".format(fail.message)
+            )
+            return _bare(argv, reasons)
+        return Refusal(fail.message, tuple(container_reasons), fail.requeue)
+    if preferred:
+        fallback = _bare(argv, [*reasons, "fallback if the runtime cannot be executed (PREFERRED)"])
+        result = result._replace(fallback=fallback)
+    return result
+
+
+def _choose_image(
+    job_ad: "Ad", settings: NodeSettings, job_image: "Optional[str]", reasons: "List[str]"
+) -> str:
+    if job_image is not None:
+        reasons.append('image "{}" from the job\'s SingularityImage'.format(job_image))
+        return job_image
+    required = job_ad.get("REQUIRED_OS")
+    if required is not None and required is not UNDEFINED and not isinstance(required, str):
+        msg = "the job's REQUIRED_OS must be a string, got {}".format(_describe(required))
+        raise _Fail(msg, requeue=False)
+    try:
+        choice = select_image(
+            parse_images_dict(settings.images_dict),
+            parse_os_list(settings.glidein_required_os),
+            parse_os_list(required if isinstance(required, str) else None),
+        )
+    except ImageError as exc:
+        raise _Fail(str(exc)) from exc
+    problem = image_syntax_problem(choice.image)
+    if problem is not None:
+        msg = "SINGULARITY_IMAGES_DICT key {}: {}".format(choice.key, problem)
+        raise _Fail(msg)
+    reasons.append(choice.reason)
+    return choice.image
+
+
+def _container(
+    job_ad: "Ad",
+    machine_ad: "Ad",
+    settings: NodeSettings,
+    environ: "Mapping[str, str]",
+    argv: "Tuple[str, ...]",
+    paths: Paths,
+    job_image: "Optional[str]",
+    job_env: "Dict[str, str]",
+    runtime: str,
+    reasons: "List[str]",
+) -> LaunchPlan:
+    probe = paths.probe
+    if not runtime.startswith("/") or _has_control(runtime):
+        msg = "SINGULARITY_PATH {!r} is not an absolute path".format(runtime)
+        raise _Fail(msg)
+    sandbox = paths.cwd or paths.scratch_dir
+    if not sandbox or not sandbox.startswith("/"):
+        raise _Fail("no absolute job directory (working directory and _CONDOR_SCRATCH_DIR both unknown)")
+    if "," in sandbox or ":" in sandbox or _has_control(sandbox):
+        msg = "the job directory {!r} cannot be given to --home (it contains ',' or ':')".format(sandbox)
+        raise _Fail(msg)
+    try:
+        restrictions = parse_restrictions(settings.image_restrictions or None)
+    except ConfigError as exc:
+        raise _Fail(str(exc)) from exc
+    mount_dir = settings.cvmfs_mount_dir or None
+
+    ref = _choose_image(job_ad, settings, job_image, reasons)
+    problem = check_restrictions(ref, restrictions, mount_dir)
+    if problem is not None:
+        raise _Fail(problem)
+    image, image_root, in_cvmfs = _resolve_image(ref, sandbox, restrictions, mount_dir, probe, reasons)
+
+    options = ["exec", "--home", sandbox + ":" + INSIDE_DIR, "--pwd", INSIDE_DIR, "--contain", "--ipc"]
+    if settings.disable_pid_namespaces.strip() == "1":
+        reasons.append("no --pid: SINGULARITY_DISABLE_PID_NAMESPACES=1")
+    elif _truth(machine_ad.get("GS_PID_NAMESPACES", True)) is False:
+        reasons.append("no --pid: GS_PID_NAMESPACES is false (PID namespaces do not work on this node)")
+    else:
+        options.append("--pid")
+    gpu_flags, gpu_assigned = _gpu_flags(machine_ad, reasons)
+    options.extend(gpu_flags)
+    try:
+        policy = _policy_words(settings.container_env)
+    except ConfigError as exc:
+        raise _Fail(str(exc)) from exc
+    cleanenv = "clearall" in policy or "clear" in policy
+    if cleanenv:
+        options.append("--cleanenv")
+    try:
+        admin = split_options(settings.opts)
+    except ConfigError as exc:
+        raise _Fail(str(exc)) from exc
+    if admin:
+        options.extend(admin)
+        reasons.append("GLIDEIN_SINGULARITY_OPTS added: {}".format(" ".join(admin)))
+    bind_cvmfs = in_cvmfs or _truth(job_ad.get("SingularityBindCVMFS", True)) is not False
+    if not bind_cvmfs:
+        reasons.append("no /cvmfs bind: the job set SingularityBindCVMFS = false")
+    overlay = _truth(machine_ad.get("GS_OVERLAY", False)) is True
+    binds = _binds(settings, probe, image_root, overlay, bind_cvmfs, gpu_assigned, mount_dir, reasons)
+    if binds:
+        options.extend(("--bind", ",".join(binds)))
+
+    outside = [sandbox]
+    real_sandbox = probe(sandbox).realpath or sandbox
+    for candidate in (real_sandbox, paths.scratch_dir, paths.job_iwd):
+        if (
+            candidate
+            and candidate not in outside
+            and (probe(candidate).realpath or candidate) == real_sandbox
+        ):
+            outside.append(candidate)
+    rewriter = _Rewriter(outside, real_sandbox, probe)
+    job_argv = []
+    for arg in argv:
+        new = rewriter.path(arg)
+        job_argv.append(arg if new is None else new)
+    if job_argv != list(argv):
+        reasons.append("job arguments under the job directory rewritten to {}".format(INSIDE_DIR))
+    if job_argv[0].startswith("-"):
+        msg = "the job executable {!r} starts with '-'".format(job_argv[0])
+        raise _Fail(msg, requeue=False)
+
+    tail: List[str] = [image]
+    message: Optional[str] = None
+    inner_error = rewriter.lexical(paths.error_file) if paths.error_file else None
+    if inner_error is not None and inner_error != INSIDE_DIR:
+        tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT, inner_error))
+        message = (
+            'the container runtime {} failed before the job started (image "{}"); its message is in the '
+            "job's stderr".format(runtime, image)
+        )
+    else:
+        reasons.append(
+            "_CONDOR_WRAPPER_ERROR_FILE {} is not in the job directory: a runtime failure will look like "
+            "a job failure".format(paths.error_file or "is unset and")
+        )
+    tail.extend(job_argv)
+
+    env_set, env_unset = _environment(
+        environ, job_env, policy, cleanenv, settings, rewriter, bool(gpu_flags), reasons
+    )
+    return LaunchPlan(
+        True,
+        image,
+        (runtime, *options, *tail),
+        env_set,
+        env_unset,
+        tuple(reasons),
+        message,
+        (sandbox + "/" + TMP_SUBDIR,),
+    )
+
+
+def _resolve_image(
+    ref: str,
+    sandbox: str,
+    restrictions: "FrozenSet[str]",
+    mount_dir: "Optional[str]",
+    probe: "Callable[[str], PathInfo]",
+    reasons: "List[str]",
+) -> "Tuple[str, Optional[str], bool]":
+    """Return (image argument, directory image root or None, whether it is in CVMFS)."""
+    if is_remote_image(ref):
+        return ref, None, False
+    local = ref[7:] if ref[:7].lower() == "file://" else ref
+    if not local.startswith("/"):
+        local = sandbox + "/" + local
+    local = cvmfs_translate(normalize_path(local), mount_dir)
+    info = probe(local)
+    if not info.exists:
+        msg = 'Unable to access the image "{}" ({} does not exist on this node)'.format(ref, local)
+        raise _Fail(msg)
+    in_cvmfs = is_cvmfs_path(local, mount_dir)
+    real = info.realpath or local
+    if "cvmfs" in restrictions and not is_cvmfs_path(real, mount_dir):
+        msg = 'image "{}" resolves to {}, which is not under /cvmfs; SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
+        raise _Fail(msg.format(ref, real, ",".join(sorted(restrictions))))
+    image = local
+    if in_cvmfs and info.is_dir and real != local:
+        image = real
+        reasons.append("CVMFS image directory {} pinned to {} for the job's lifetime".format(local, real))
+    problem = image_syntax_problem(image)
+    if problem is not None:
+        raise _Fail(problem)
+    return image, (real if info.is_dir else None), in_cvmfs
+
+
+def _gpu_flags(machine_ad: "Ad", reasons: "List[str]") -> "Tuple[List[str], bool]":
+    assigned = machine_ad.get("AssignedGPUs")
+    if isinstance(assigned, tuple):
+        ids = [str(item).strip() for item in assigned]
+    elif isinstance(assigned, str):
+        ids = [item.strip() for item in assigned.replace(" ", ",").split(",")]
+    else:
+        ids = []
+    ids = [item for item in ids if item.lower() not in NO_GPU_IDS]
+    if not ids:
+        return [], False
+    upper = [item.upper() for item in ids]
+    nvidia = any(item.startswith(("CUDA", "GPU-", "MIG-")) for item in upper)
+    driver = machine_ad.get("GPUs_NvidiaDriverVersion", machine_ad.get("GPUs_NvidiaDriver"))
+    nvidia = nvidia or (driver is not None and driver is not UNDEFINED)
+    rocm_count = machine_ad.get("GPUs_Rocm")
+    amd = any(item.startswith(("ROCM", "AMD", "HIP")) for item in upper) or (
+        isinstance(rocm_count, (int, float)) and not isinstance(rocm_count, bool) and rocm_count > 0
+    )
+    flags = (["--nv"] if nvidia else []) + (["--rocm"] if amd else [])
+    if flags:
+        reasons.append("{} for the assigned GPUs {}".format(" ".join(flags), ",".join(ids)))
+    else:
+        reasons.append(
+            "GPUs {} are assigned but their vendor is unknown: no --nv/--rocm".format(",".join(ids))
+        )
+    return flags, True
+
+
+def _bind_items(text: str, origin: str) -> "List[Tuple[str, str]]":
+    return [(item.strip(), origin) for item in text.split(",") if item.strip()]
+
+
+def _binds(
+    settings: NodeSettings,
+    probe: "Callable[[str], PathInfo]",
+    image_root: "Optional[str]",
+    overlay: bool,
+    bind_cvmfs: bool,
+    gpu_assigned: bool,
+    mount_dir: "Optional[str]",
+    reasons: "List[str]",
+) -> "List[str]":
+    items = _bind_items(settings.bindpath, "GLIDEIN_SINGULARITY_BINDPATH")
+    items += _bind_items(settings.bindpath_default, "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT")
+    items += [(path, "default") for path in DEFAULT_BINDS]
+    if bind_cvmfs:
+        translated = cvmfs_translate("/cvmfs", mount_dir)
+        items.append(("/cvmfs" if translated == "/cvmfs" else translated + ":/cvmfs", "CVMFS"))
+    if gpu_assigned:
+        items.append((OPENCL_VENDORS, "GPU"))
+    result: List[str] = []
+    targets: List[str] = []
+    for item, origin in items:
+        parts = item.split(":")
+        source = parts[0]
+        target = parts[1] if len(parts) > 1 and parts[1] else source
+        if len(parts) > 3 or not source.startswith("/") or not target.startswith("/") or _has_control(item):
+            reasons.append(
+                "bind {!r} from {} dropped: not src[:dst[:opts]] with absolute paths".format(item, origin)
+            )
+            continue
+        source = cvmfs_translate(source, mount_dir) if origin != "CVMFS" else source
+        target = normalize_path(target)
+        if target in targets:
+            if origin not in ("default", "CVMFS", "GPU"):
+                reasons.append("bind {} from {} dropped: {} is already bound".format(item, origin, target))
+            continue
+        if not probe(source).exists:
+            if origin not in ("default", "GPU"):
+                reasons.append("bind {} from {} dropped: {} does not exist".format(item, origin, source))
+            continue
+        if image_root is not None and not overlay:
+            inside = probe(image_root.rstrip("/") + target)
+            if not (inside.exists or inside.is_link):
+                reasons.append(
+                    "bind {} dropped: {} is missing in the directory image and overlay is not known to work "
+                    "(GS_OVERLAY)".format(item, target)
+                )
+                continue
+        targets.append(target)
+        spec = source if source == target and len(parts) < 3 else "{}:{}".format(source, target)
+        if len(parts) == 3:
+            spec += ":" + parts[2]
+        result.append(spec)
+    return result
+
+
+def _environment(
+    environ: "Mapping[str, str]",
+    job_env: "Dict[str, str]",
+    policy: "FrozenSet[str]",
+    cleanenv: bool,
+    settings: NodeSettings,
+    rewriter: _Rewriter,
+    gpu_flags: bool,
+    reasons: "List[str]",
+) -> "Tuple[Dict[str, str], Tuple[str, ...]]":
+    env_set: Dict[str, str] = {}
+    unset: List[str] = []
+
+    def inside(name: str, value: str) -> None:
+        env_set["APPTAINERENV_" + name] = value
+        env_set["SINGULARITYENV_" + name] = value
+
+    def remove(name: str) -> None:
+        if name in environ and name not in unset:
+            unset.append(name)
+
+    protected = [name for name in job_env if name.startswith(PROTECTED_PREFIXES)]
+    for name in protected:
+        remove(name)
+    if protected:
+        reasons.append(
+            "removed {} set by the job: jobs may not configure the container runtime".format(
+                ", ".join(protected)
+            )
+        )
+    clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
+    if clear_paths:
+        if environ.get("PATH", RUNTIME_PATH) != RUNTIME_PATH:
+            env_set["PATH"] = RUNTIME_PATH
+        for name in CLEARED_PATHS:
+            remove(name)
+    clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]
+    for name in clearlist:
+        if name not in job_env:
+            remove(name)
+
+    preserved: Set[str] = set()  # names passed explicitly when --cleanenv drops the host environment
+    if cleanenv:
+        preserved.update(GWMS_SET)
+        if policy & {"osgset", "clear"}:
+            preserved.update(OSG_SET)
+        if policy & {"osgset", "condorset", "clear"}:
+            preserved.update(name for name in environ if name.startswith("_CONDOR_"))
+        for name in sorted(preserved):
+            if name in environ and name not in PATH_VARS and name not in TMP_VARS and name not in clearlist:
+                inside(name, environ[name])
+
+    for name in PATH_VARS:
+        if name not in environ or name in job_env or (cleanenv and name not in preserved):
+            continue
+        new = rewriter.path(environ[name])
+        if new is None:
+            if not cleanenv:
+                remove(name)
+            reasons.append(
+                "{}={} is outside the job directory: not passed into the container".format(
+                    name, environ[name]
+                )
+            )
+        else:
+            inside(name, new)
+    inside("TMPDIR", INSIDE_TMP)
+    for name in TMP_VARS:
+        if name in environ and (not cleanenv or name in preserved or name in ("TMP", "TEMP", "TEMPDIR")):
+            inside(name, INSIDE_TMP)
+
+    skipped = []
+    for name, value in job_env.items():
+        if name.startswith(PROTECTED_PREFIXES) or name == "HOME" or "=" in name or _has_control(name):
+            if name == "HOME":
+                skipped.append(name)
+            continue
+        value = environ.get(name, value)
+        new = rewriter.lexical(value)
+        inside(name, value if new is None else new)
+    if skipped:
+        reasons.append("the job's HOME is not passed: the container's HOME is {}".format(INSIDE_DIR))
+    for name in GPU_ENV_VARS:
+        if name in environ:
+            inside(name, environ[name])
+    if gpu_flags:
+        key = "APPTAINERENV_LD_LIBRARY_PATH"
+        if key in env_set:
+            parts = env_set[key].split(":")
+            if NV_LIBS not in parts:
+                value = env_set[key] + ":" + NV_LIBS if env_set[key] else NV_LIBS
+                inside("LD_LIBRARY_PATH", value)
+                reasons.append("{} appended to the job's LD_LIBRARY_PATH".format(NV_LIBS))
+        else:
+            reasons.append("the runtime puts {} on LD_LIBRARY_PATH".format(NV_LIBS))
+    inside(INSIDE_MARKER, "1")
+    return env_set, tuple(unset)
