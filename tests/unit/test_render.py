@@ -31,22 +31,22 @@ VARIANTS = [
     pytest.param(
         "frontend:\n  global: {singularity_use: PREFERRED}\n"
         "  groups:\n    cms: {singularity_use: REQUIRED}\n",
-        {"frontend.xml": ("frontend", 1, 3, 1)},
+        {"frontend.xml": ("frontend", 1, 4, 1)},
         id="frontend-global-files-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\n",
-        {"frontend.xml": ("frontend", 0, 3, 1)},
+        {"frontend.xml": ("frontend", 0, 4, 1)},
         id="frontend-empty-global-and-group",
     ),
     pytest.param(
         "frontend:\n  global: {singularity_use: NEVER}\n",
-        {"frontend.xml": ("frontend", 1, 3, 0)},
+        {"frontend.xml": ("frontend", 1, 4, 0)},
         id="frontend-without-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\nfactory:\n  scripts_dir: /srv/gs\n  entries:\n    ce1: {}\n",
-        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 3, 1)},
+        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 4, 1)},
         id="factory-ships-files",
     ),
     pytest.param(
@@ -133,10 +133,16 @@ def test_frontend_files_flags():
     common = {"after_entry": "True", "after_group": "False", "const": "True", "untar": "False"}
     assert files == [
         {"absfname": "/web/gs/glidein_singularity.zip", **common, "executable": "False", "wrapper": "False"},
+        {"absfname": "/web/gs/gs_job_wrapper.py", **common, "executable": "False", "wrapper": "False"},
         {"absfname": "/web/gs/gs-setup", **common, "executable": "True", "period": "0", "wrapper": "False"},
-        {"absfname": "/web/gs/gs-job-wrapper.sh", **common, "executable": "False", "wrapper": "True"},
+        {"absfname": "/web/gs/gs-job-wrapper", **common, "executable": "False", "wrapper": "True"},
     ]
-    assert [f.name for f in GLIDEIN_FILES] == ["glidein_singularity.zip", "gs-setup", "gs-job-wrapper.sh"]
+    assert [f.name for f in GLIDEIN_FILES] == [
+        "glidein_singularity.zip",
+        "gs_job_wrapper.py",
+        "gs-setup",
+        "gs-job-wrapper",
+    ]
 
 
 def test_factory_attrs_and_flags():

@@ -115,6 +115,11 @@ GLIDEIN_FILES: tuple[GlideinFile, ...] = (
         "the stdlib-only code, a regular file next to the startup script",
     ),
     GlideinFile(
+        "gs_job_wrapper.py",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the job wrapper's Python entry, a regular file next to the bundle",
+    ),
+    GlideinFile(
         "gs-setup",
         (*_AFTER, ("executable", "True"), ("period", "0"), ("untar", "False"), ("wrapper", "False")),
         "the startup script: after the entry's scripts (CVMFS_MOUNT_DIR is known) and after "
@@ -122,7 +127,7 @@ GLIDEIN_FILES: tuple[GlideinFile, ...] = (
         "group scripts, which may test HAS_SINGULARITY",
     ),
     GlideinFile(
-        "gs-job-wrapper.sh",
+        "gs-job-wrapper",
         (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "True")),
         "the job wrapper snippet concatenated into condor_job_wrapper.sh (GlideinWMS requires a "
         "wrapper file when GLIDEIN_Singularity_Use may use containers)",
