@@ -26,6 +26,7 @@ COMMANDS = (
     ("lint", "lint", "check a frontend/factory YAML configuration (rule ids GS100-GS110)"),
     ("render", "render", "render a frontend/factory YAML configuration to GlideinWMS XML"),
     ("import", "import_", "import GlideinWMS frontend.xml / glideinWMS.xml into the YAML configuration"),
+    ("explain", "explain", "show what the wrapper would do for a job on a slot"),
 )  # type: Sequence[tuple]
 
 

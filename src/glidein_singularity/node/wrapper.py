@@ -33,14 +33,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..plan import LaunchPlan, PathInfo
 
-__all__ = ["EXIT_WRAPPER_FAILURE", "MAX_FAILURE_SLEEP", "main"]
+__all__ = [
+    "EXIT_WRAPPER_FAILURE",
+    "MAX_FAILURE_SLEEP",
+    "find_glidein_config",
+    "main",
+    "make_probe",
+    "read_glidein_config",
+]
 
 EXIT_WRAPPER_FAILURE = 90
 MAX_FAILURE_SLEEP = 3600
 _PREFIX = "glidein-singularity job wrapper failed: "
 
 
-def _probe_factory() -> "Callable[[str], PathInfo]":
+def make_probe() -> "Callable[[str], PathInfo]":
     from ..plan import PathInfo
 
     cache: Dict[str, PathInfo] = {}
@@ -63,7 +70,7 @@ def _probe_factory() -> "Callable[[str], PathInfo]":
     return probe
 
 
-def _read_glidein_config(path: str) -> "Dict[str, str]":
+def read_glidein_config(path: str) -> "Dict[str, str]":
     """Same reading as ``glidein_config.parse_glidein_config`` (not imported: it is slow to import)."""
     values: Dict[str, str] = {}
     try:
@@ -78,13 +85,15 @@ def _read_glidein_config(path: str) -> "Dict[str, str]":
     return values
 
 
-def _glidein_config(environ: "Mapping[str, str]", job_set: "Sequence[str]", argv0: str) -> "Dict[str, str]":
+def find_glidein_config(
+    environ: "Mapping[str, str]", job_set: "Sequence[str]", argv0: str
+) -> "Dict[str, str]":
     path = environ.get("GS_GLIDEIN_CONFIG") if "GS_GLIDEIN_CONFIG" not in job_set else None
     if not path:
         path = os.path.join(os.path.dirname(os.path.abspath(argv0)), "glidein_config")
         if not os.path.isfile(path):
             return {}
-    return _read_glidein_config(path)
+    return read_glidein_config(path)
 
 
 def _one_line(text: str) -> str:
@@ -212,7 +221,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         machine_ad = load_ad(machine_path, "machine ad")
         job_set = list(job_environment(job_ad)[0])
         settings = NodeSettings.from_sources(
-            machine_ad, _glidein_config(environ, job_set, args[0] if args else ""), environ, job_set
+            machine_ad, find_glidein_config(environ, job_set, args[0] if args else ""), environ, job_set
         )
         sleep, marker = settings.failure_sleep, settings.failure_marker
         try:
@@ -224,7 +233,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             environ.get("_CONDOR_SCRATCH_DIR"),
             environ.get("_CONDOR_JOB_IWD"),
             error_file,
-            _probe_factory(),
+            make_probe(),
         )
         result = plan(job_ad, machine_ad, settings, environ, args[1:], paths)
     except Exception as exc:  # any surprise is a wrapper failure, never a job failure

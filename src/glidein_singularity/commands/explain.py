@@ -1,0 +1,105 @@
+"""Show what the job wrapper would do for a job on a slot (the same plan function the wrapper runs).
+
+Reads a job ad and a machine ad (``condor_q -l`` / ``condor_status -l`` text, or the starter's
+``.job.ad``/``.machine.ad``), optionally a ``glidein_config``, and prints the plan as a table or as JSON
+with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons`` and
+``error``. Host paths (images, bind sources) are probed on the machine where it runs. The environment is
+the current one plus the job's own ``Environment``. Exit status 0 for a plan, 1 for a refusal.
+"""
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Dict, List, Union
+
+from ..ads import load_ad
+from ..node.wrapper import find_glidein_config, make_probe, read_glidein_config
+from ..plan import LaunchPlan, NodeSettings, Paths, Refusal, job_environment, plan
+
+__all__ = ["HELP", "NAME", "add_arguments", "plan_to_dict", "run"]
+
+NAME = "explain"
+HELP = "show what the wrapper would do for a job on a slot"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sub-command's options."""
+    parser.add_argument("--job-ad", required=True, metavar="FILE", help="the job ad (.job.ad or condor_q -l)")
+    parser.add_argument("--machine-ad", required=True, metavar="FILE", help="the slot ad (.machine.ad)")
+    parser.add_argument("--glidein-config", metavar="FILE", help="the glidein's glidein_config")
+    parser.add_argument(
+        "--sandbox",
+        metavar="DIR",
+        help="the job directory (default: _CONDOR_SCRATCH_DIR, else the current directory)",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    parser.add_argument("job_argv", nargs="*", metavar="JOB_ARGV", help="the job command (after --)")
+
+
+def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
+    """The JSON shape of a plan or a refusal."""
+    if isinstance(result, Refusal):
+        return {
+            "use_container": False,
+            "image": None,
+            "argv": [],
+            "env": {"set": {}, "unset": []},
+            "reasons": list(result.reasons),
+            "error": result.message,
+            "requeue": result.requeue,
+        }
+    return {
+        "use_container": result.use_container,
+        "image": result.image,
+        "argv": list(result.argv),
+        "env": {"set": dict(result.env_set), "unset": list(result.env_unset)},
+        "reasons": list(result.reasons),
+        "error": None,
+    }
+
+
+def _table(data: Dict[str, Any]) -> str:
+    lines: List[str] = []
+    if data["error"] is not None:
+        lines.append("refusal:       {}".format(data["error"]))
+        lines.append("requeue:       {}".format("yes" if data.get("requeue") else "no (the job fails)"))
+    else:
+        lines.append("container:     {}".format("yes" if data["use_container"] else "no"))
+        lines.append("image:         {}".format(data["image"] or "-"))
+        lines.append("argv:")
+        lines.extend("  {!r}".format(arg) for arg in data["argv"])
+        lines.append("env set:")
+        lines.extend("  {}={}".format(name, value) for name, value in data["env"]["set"].items())
+        lines.append("env unset:     {}".format(" ".join(data["env"]["unset"]) or "-"))
+    lines.append("reasons:")
+    lines.extend("  - {}".format(reason) for reason in data["reasons"])
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the plan; 0 for a plan, 1 for a refusal."""
+    job_ad = load_ad(args.job_ad, "job ad")
+    machine_ad = load_ad(args.machine_ad, "machine ad")
+    environ = dict(os.environ)
+    job_env = job_environment(job_ad)[0]
+    for name, value in job_env.items():
+        environ.setdefault(name, value)
+    job_set = list(job_env)
+    if args.glidein_config:
+        config = read_glidein_config(args.glidein_config)
+    else:
+        config = find_glidein_config(environ, job_set, os.path.join(os.getcwd(), "explain"))
+    settings = NodeSettings.from_sources(machine_ad, config, environ, job_set)
+    sandbox = args.sandbox or environ.get("_CONDOR_SCRATCH_DIR") or os.getcwd()
+    error_file = environ.get("_CONDOR_WRAPPER_ERROR_FILE") or os.path.join(sandbox, ".job_wrapper_failure")
+    argv = list(args.job_argv) or [os.path.join(sandbox, "job")]
+    paths = Paths(sandbox, sandbox, environ.get("_CONDOR_JOB_IWD"), error_file, make_probe())
+    result = plan(job_ad, machine_ad, settings, environ, argv, paths)
+    data = plan_to_dict(result)
+    if args.format == "json":
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print(_table(data))
+    sys.stdout.flush()
+    return 1 if isinstance(result, Refusal) else 0
