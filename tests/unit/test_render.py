@@ -266,3 +266,20 @@ def test_checked_in_rendering_matches_a_fresh_render(example):
     directory = EXAMPLES / (source.stem + ".rendered")
     checked_in = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.iterdir())}
     assert checked_in == fresh, "run: glidein-singularity render {} -o {}".format(source, directory)
+
+
+def test_factory_files_have_no_after_group():
+    """Shipped from the factory, the files keep their flags except the frontend-only after_group."""
+    outputs = rendered("factory:\n  scripts_dir: /srv/gs\n")
+    files = outputs["factory.xml"].findall("files/file")
+    assert [f.get("absfname") for f in files] == ["/srv/gs/" + f.name for f in GLIDEIN_FILES]
+    assert all("after_group" not in f.attrib and f.get("after_entry") == "True" for f in files)
+
+
+def test_deployment_doc_shows_what_render_writes():
+    """docs/deploy-factory.md quotes the <files> block render writes today (frontend default directory)."""
+    doc = pathlib.Path("docs/deploy-factory.md").read_text(encoding="utf-8")
+    xml_text = render(load_config("frontend:\n  groups: {}\n", "fe.yaml"), "frontend")["frontend.xml"]
+    start = xml_text.index("   <files>")
+    block = xml_text[start : xml_text.index("</files>", start) + len("</files>")]
+    assert block in doc

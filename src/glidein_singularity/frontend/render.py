@@ -189,9 +189,18 @@ def entry_attrs(settings: EntrySettings) -> list[XmlAttr]:
     return _attrs(settings, ENTRY_FIELDS, FACTORY_FLAGS)
 
 
-def file_items(scripts_dir: str) -> list[_File]:
-    """The ``<file>`` elements shipping ``GLIDEIN_FILES`` from ``scripts_dir``."""
-    return [_File(scripts_dir.rstrip("/") + "/" + f.name, f.flags) for f in GLIDEIN_FILES]
+def file_items(scripts_dir: str, side: str = "frontend") -> list[_File]:
+    """The ``<file>`` elements shipping ``GLIDEIN_FILES`` from ``scripts_dir``.
+
+    A factory's files have no ``after_group`` (that flag orders frontend files around group files).
+    """
+    return [
+        _File(
+            scripts_dir.rstrip("/") + "/" + f.name,
+            tuple(flag for flag in f.flags if side == "frontend" or flag[0] != "after_group"),
+        )
+        for f in GLIDEIN_FILES
+    ]
 
 
 _ENV = jinja2.Environment(
@@ -227,7 +236,7 @@ def _factory(config: Config, source: str) -> str:
     if factory is None:
         msg = "{}: no 'factory:' section to render".format(config.filename)
         raise ConfigError(msg)
-    files = file_items(factory.scripts_dir) if factory.scripts_dir else []
+    files = file_items(factory.scripts_dir, "factory") if factory.scripts_dir else []
     entries = [{"name": e.name, "attrs": entry_attrs(e.settings)} for e in factory.entries]
     template = _ENV.get_template("factory.xml.j2")
     return template.render(
