@@ -8,7 +8,6 @@ Defaults as in GlideinWMS: an unset or empty frontend value means ``DISABLE_GWMS
 factory value means ``OPTIONAL``. Values are compared case-insensitively, surrounding blanks ignored.
 """
 
-import difflib
 import enum
 import types
 from typing import Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -96,6 +95,8 @@ def _normalize(value: Optional[str], default: str) -> str:
 
 
 def _invalid_message(attr: str, value: str, accepted: Sequence[str]) -> str:
+    import difflib  # only on this error path: it costs a few ms at glidein startup
+
     message = "{}={!r} is not valid; accepted values: {}".format(attr, value, ", ".join(accepted))
     close = difflib.get_close_matches(value.upper(), accepted, n=1)
     if close:

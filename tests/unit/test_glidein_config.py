@@ -281,3 +281,11 @@ def test_write_result_error_rejects_unknown_type(tmp_path):
         "VO_Proxy"
     )
     assert expected == str(info.value)
+
+
+def test_format_result_escapes_attributes():
+    """Quotes, angle brackets and newlines in ids and metric names stay inside well-formed attributes."""
+    text = format_result('a"b<c>', "OK", [("x\ny&", "v")], timestamp="T")
+    root = ET.fromstring(text)
+    expected = ('a"b<c>', "x\ny&", "v")
+    assert expected == (root.get("id"), root.find("result/metric").get("name"), root.find("result/metric").text)
