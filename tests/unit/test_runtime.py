@@ -4,7 +4,6 @@ import os
 import time
 
 import pytest
-from tests.fake_runtime import PID_FAILURE, exec_calls, make_fake_runtime, make_module_system
 
 from glidein_singularity.errors import ConfigError, RuntimeProbeError
 from glidein_singularity.runtime import (
@@ -25,6 +24,7 @@ from glidein_singularity.runtime import (
     validate,
     validation_argv,
 )
+from tests.fake_runtime import PID_FAILURE, exec_calls, make_fake_runtime, make_module_system
 
 # --- uid_map ----------------------------------------------------------------------------------------
 
