@@ -288,4 +288,8 @@ def test_format_result_escapes_attributes():
     text = format_result('a"b<c>', "OK", [("x\ny&", "v")], timestamp="T")
     root = ET.fromstring(text)
     expected = ('a"b<c>', "x\ny&", "v")
-    assert expected == (root.get("id"), root.find("result/metric").get("name"), root.find("result/metric").text)
+    assert expected == (
+        root.get("id"),
+        root.find("result/metric").get("name"),
+        root.find("result/metric").text,
+    )
