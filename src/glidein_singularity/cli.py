@@ -10,7 +10,7 @@ Exit status: 0 success; 1 a failure or a refusal the command reports; 2 usage er
 import argparse
 import importlib
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional, Tuple
 
 from . import __version__
 from .errors import GlideinSingularityError
@@ -22,12 +22,12 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 #: (command name, module under glidein_singularity.commands, one-line help)
-COMMANDS = (
+COMMANDS: Tuple[Tuple[str, str, str], ...] = (
     ("lint", "lint", "check a frontend/factory YAML configuration (rule ids GS100-GS110)"),
     ("render", "render", "render a frontend/factory YAML configuration to GlideinWMS XML"),
     ("import", "import_", "import GlideinWMS frontend.xml / glideinWMS.xml into the YAML configuration"),
     ("explain", "explain", "show what the wrapper would do for a job on a slot"),
-)  # type: Sequence[tuple]
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
