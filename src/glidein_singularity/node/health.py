@@ -462,7 +462,9 @@ def _check_runtime(
 ) -> Check:
     binary = _runtime_path(config, settings, environ)
     if not binary:
-        return Check("runtime", False, "no runtime: SINGULARITY_PATH is not set and discovery found none")
+        return Check(
+            "runtime", False, "SINGULARITY_PATH is not set and discovery found no apptainer or singularity"
+        )
     label = "runtime " + binary
     image = options.image
     if not image:
