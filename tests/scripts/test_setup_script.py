@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from glidein_singularity.glidein_config import parse_condor_vars, parse_glidein_config
+from glidein_singularity.node.setup import install_wrapper_code
 from tests.fake_runtime import exec_calls, make_fake_runtime
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -80,14 +81,16 @@ class Glidein:
         text = "".join("{} {}\n".format(key, value) for key, value in config.items() if value is not None)
         self.config_path.write_text(text)
 
-    def run(self, *args: str, env: "dict[str, str] | None" = None) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, env: "dict[str, str] | None" = None, launcher: pathlib.Path = LAUNCHER
+    ) -> subprocess.CompletedProcess:
         environ = {
             "PATH": "{}:{}".format(self.bin, self.tools),
             "GS_PYTHON": sys.executable,
             "HOME": str(self.root),
         }
         environ.update(env or {})
-        argv = [str(LAUNCHER), *args] if args else [str(LAUNCHER), str(self.config_path), "entry_x"]
+        argv = [str(launcher), *args] if args else [str(launcher), str(self.config_path), "entry_x"]
         return subprocess.run(
             argv, cwd=str(self.root), env=environ, capture_output=True, text=True, timeout=60
         )
@@ -707,3 +710,66 @@ def test_standalone_usage_errors(glidein, args, expected):
     """Standalone usage errors exit 2 with one ERROR line and write nothing."""
     proc = glidein.run("--standalone", *args)
     assert (2, expected) == (proc.returncode, proc.stderr.strip())
+
+
+# --- job wrapper installation -------------------------------------------------------------------------------
+
+
+def test_installs_job_wrapper_code_in_work_dir(glidein):
+    """gs_job_wrapper.py and the package are linked into the work dir, where condor_job_wrapper.sh is."""
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
+    glidein.run()
+    entry = glidein.root / "gs_job_wrapper.py"
+    wrapper = subprocess.run(
+        [sys.executable, "-I", "-S", str(entry), "/bin/true"],
+        env={"PATH": str(glidein.tools), "GS_WRAPPER_FAILURE_SLEEP": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    expected = (
+        str(ROOT / "glidein_scripts" / "gs_job_wrapper.py"),
+        str(ROOT / "src" / "glidein_singularity"),
+        "ERROR: glidein-singularity job wrapper failed: _CONDOR_JOB_AD is not set: cannot read the ads",
+    )
+    assert expected == (
+        os.readlink(str(entry)),
+        os.readlink(str(glidein.root / "lib" / "glidein_singularity")),
+        wrapper.stderr.strip(),
+    )
+
+
+def test_install_links_a_bundle(tmp_path):
+    """A zip bundle is linked under its own name; a second install changes nothing."""
+    scripts = tmp_path / "client"
+    scripts.mkdir()
+    (scripts / "gs_job_wrapper.py").write_text("")
+    bundle = scripts / "glidein_singularity.zip"
+    bundle.write_bytes(b"PK")
+    work = tmp_path / "work"
+    work.mkdir()
+    first = install_wrapper_code(str(work), str(scripts), str(bundle))
+    second = install_wrapper_code(str(work), str(scripts), str(bundle))
+    expected = (
+        [
+            "linked {} -> {}".format(work / "gs_job_wrapper.py", scripts / "gs_job_wrapper.py"),
+            "linked {} -> {}".format(work / "glidein_singularity.zip", bundle),
+        ],
+        [],
+        str(bundle),
+    )
+    assert expected == (first, second, os.readlink(str(work / "glidein_singularity.zip")))
+
+
+def test_missing_wrapper_entry_fails_the_glidein(glidein):
+    """A gs-setup shipped without gs_job_wrapper.py fails as Corruption naming the missing file."""
+    client = glidein.root / "client"
+    client.mkdir()
+    shutil.copy(str(LAUNCHER), str(client / "gs-setup"))
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
+    proc = glidein.run(launcher=client / "gs-setup", env={"GS_PACKAGE_PATH": str(ROOT / "src")})
+    detail = "cannot install the job wrapper in {}: {} not found (ship it next to gs-setup)".format(
+        glidein.root, client / "gs_job_wrapper.py"
+    )
+    expected = (1, ("ERROR", [("failure", "Corruption")], detail))
+    assert expected == (proc.returncode, glidein.result())

@@ -6,7 +6,9 @@ Glidein mode (GlideinWMS custom-script protocol)::
 
 reads glidein_config, publishes its attributes with glidein_config lines and condor vars lines,
 writes the ``error_gen`` result ``otrb_output.xml`` in the current directory and exits 0 (OK) or 1
-(ERROR). Nothing is written outside the glidein directory.
+(ERROR). Launched by ``gs-setup`` (which sets ``GS_SCRIPTS_DIR`` to its own directory), it also links
+the job wrapper's ``gs_job_wrapper.py`` and the package into the glidein work dir, where GlideinWMS's
+``condor_job_wrapper.sh`` looks for them. Nothing is written outside the glidein directory.
 
 Standalone mode (a plain HTCondor execution point)::
 
@@ -65,6 +67,7 @@ __all__ = [
     "SetupResult",
     "check_images",
     "format_config_d",
+    "install_wrapper_code",
     "main",
     "publish_glidein",
     "run_setup",
@@ -421,6 +424,57 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
+#: The job wrapper's python entry, which GlideinWMS's condor_job_wrapper.sh (gs-job-wrapper) expects
+#: next to itself, i.e. in the glidein work dir.
+WRAPPER_ENTRY = "gs_job_wrapper.py"
+
+
+def _package_location() -> str:
+    """The sys.path entry this package was imported from: a bundle (.zip) or a directory."""
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(package_dir)
+
+
+def _link(target: str, link: str) -> bool:
+    """Point ``link`` at ``target`` (atomically replacing an old link); False if already the same file."""
+    if os.path.lexists(link) and os.path.exists(link) and os.path.samefile(target, link):
+        return False
+    tmp = "{}.gs-tmp-{}".format(link, os.getpid())
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, link)
+    except OSError:
+        os.unlink(tmp)
+        raise
+    return True
+
+
+def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str) -> List[str]:
+    """Link the job wrapper's entry and the package into the glidein work dir; return what was done.
+
+    GlideinWMS puts the frontend's files in a sub-directory (``client/``...), but concatenates the
+    ``gs-job-wrapper`` snippet into ``condor_job_wrapper.sh`` in the work dir, which looks for
+    ``gs_job_wrapper.py`` (and that one for the package) next to itself. Only symlinks inside
+    ``work_dir`` are created. Raises OSError or ConfigError naming what is missing.
+    """
+    entry = os.path.join(scripts_dir, WRAPPER_ENTRY)
+    if not os.path.isfile(entry):
+        msg = "{} not found (ship it next to gs-setup)".format(entry)
+        raise ConfigError(msg)
+    done = []
+    if _link(os.path.abspath(entry), os.path.join(work_dir, WRAPPER_ENTRY)):
+        done.append("linked {} -> {}".format(os.path.join(work_dir, WRAPPER_ENTRY), entry))
+    if os.path.isfile(package_location):  # a bundle
+        target, link = package_location, os.path.join(work_dir, os.path.basename(package_location))
+    else:
+        target = os.path.join(package_location, "glidein_singularity")
+        os.makedirs(os.path.join(work_dir, "lib"), exist_ok=True)
+        link = os.path.join(work_dir, "lib", "glidein_singularity")
+    if _link(os.path.abspath(target), link):
+        done.append("linked {} -> {}".format(link, target))
+    return done
+
+
 # --- command line ----------------------------------------------------------------------------------------
 
 
@@ -486,7 +540,17 @@ def _run_glidein(args: argparse.Namespace, started: float) -> int:
         write_result_error(SCRIPT_ID, "Corruption", str(exc), {})
         print("ERROR: {}".format(exc), file=sys.stderr)
         return EXIT_FAILURE
-    result = run_setup(config, os.environ, os.path.dirname(glidein_config))
+    work_dir = os.path.dirname(glidein_config)
+    scripts_dir = os.environ.get("GS_SCRIPTS_DIR", "")
+    if scripts_dir:
+        try:
+            _say(install_wrapper_code(work_dir, scripts_dir, _package_location()))
+        except (OSError, ConfigError) as exc:
+            detail = "cannot install the job wrapper in {}: {}".format(work_dir, exc)
+            write_result_error(SCRIPT_ID, "Corruption", detail, {})
+            print("ERROR: " + detail, file=sys.stderr)
+            return EXIT_FAILURE
+    result = run_setup(config, os.environ, work_dir)
     _say(result.notes)
     try:
         publish_glidein(result, glidein_config, config)
