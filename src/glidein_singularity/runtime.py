@@ -482,7 +482,11 @@ def validate(
     """Run the validation container (retrying once without --pid only on the /proc mount failure)."""
     binds = [spec for source, spec in bind_specs(settings) if os.path.exists(source)]
     env = _launch_env(environ, settings)
-    home = tempfile.mkdtemp(prefix=".gs-validate-", dir=work_dir)
+    try:
+        home = tempfile.mkdtemp(prefix=".gs-validate-", dir=work_dir)
+    except OSError as exc:
+        error = "cannot create the validation home in {}: {}".format(work_dir, exc.strerror or exc)
+        return Validation(False, "", False, 0.0, (), error, 0)
     try:
         pid = not settings.disable_pid_namespaces
         argv = validation_argv(binary, image, settings, home, binds, pid)

@@ -572,6 +572,19 @@ def test_validate_disabled_pid_never_tries_it(tmp_path):
     )
 
 
+def test_validate_unwritable_work_dir(tmp_path):
+    """A work dir where the scratch home cannot be created is a failure naming it, not a crash."""
+    fake = make_fake_runtime(tmp_path / "apptainer")
+    missing = tmp_path / "gone"
+    result = validate(str(fake), "/img", _settings(tmp_path), str(missing), {})
+    expected = (
+        False,
+        "cannot create the validation home in {}: No such file or directory".format(missing),
+        0,
+    )
+    assert expected == (result.ok, result.error, len(exec_calls(fake)))
+
+
 def test_validate_timeout(tmp_path):
     """A hanging container is killed at the time limit and reported as such."""
     fake = make_fake_runtime(tmp_path / "apptainer", sleep=30)
