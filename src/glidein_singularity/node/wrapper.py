@@ -207,7 +207,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             os.unlink(error_file)
         except OSError:
             pass
-    sleep, marker = str(600), ""
+    # until the settings are read (they need the ads), the node's environment gives these two
+    sleep = environ.get("GS_WRAPPER_FAILURE_SLEEP", "600")
+    marker = environ.get("GS_FAILURE_MARKER", "")
     try:
         from ..ads import load_ad
         from ..plan import LaunchPlan, NodeSettings, Paths, job_environment, plan
@@ -216,7 +218,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         machine_path = environ.get("_CONDOR_MACHINE_AD")
         if not job_path or not machine_path:
             missing = "_CONDOR_JOB_AD" if not job_path else "_CONDOR_MACHINE_AD"
-            return _fail(missing + " is not set: cannot read the ads", True, environ, error_file, "0", "")
+            return _fail(
+                missing + " is not set: cannot read the ads", True, environ, error_file, sleep, marker
+            )
         job_ad = load_ad(job_path, "job ad")
         machine_ad = load_ad(machine_path, "machine ad")
         job_set = list(job_environment(job_ad)[0])
