@@ -150,3 +150,27 @@ def test_shown_command_is_exercised(page, line, command, produced):
         assert "[testenv:{}]".format(words[2]) in (ROOT / "tox.ini").read_text(encoding="utf-8")
     else:
         pytest.fail("{}:{}: `{}` is not a command the tests or the demo run".format(page, line, command))
+
+
+@pytest.mark.parametrize(
+    ("job_ad", "status", "image"),
+    [
+        pytest.param("docs/examples/job.ad", 0, "docker://rockylinux/rockylinux:8", id="plan"),
+        pytest.param("docs/examples/job-rhel7.ad", 1, None, id="refusal"),
+    ],
+)
+def test_user_guide_explain_examples(job_ad, status, image, tmp_path, capsys):
+    """The explain examples of the user guide give the image, exit status and message the guide shows."""
+    import json
+
+    machine_ad = str(ROOT / "docs" / "examples" / "machine.ad")
+    argv = ["explain", "--job-ad", str(ROOT / job_ad), "--machine-ad", machine_ad, "--format", "json"]
+    assert status == cli.main([*argv, "--sandbox", str(tmp_path)])
+    data = json.loads(capsys.readouterr().out)
+    assert image == data["image"]
+    guide = (DOCS / "guides" / "user.md").read_text(encoding="utf-8")
+    if data["error"] is None:
+        assert "`image: {}`".format(image) in guide
+        assert data["reasons"][0] in guide
+    else:
+        assert '"error": {},'.format(json.dumps(data["error"])) in guide
