@@ -483,7 +483,7 @@ def _check_runtime(
         return Check(label, True, "version {}; no local image to start a container".format(version))
     pid_known_off = (config.get("GS_PID_NAMESPACES") or "").strip().lower() == "false"
     settings = settings._replace(
-        validation_timeout=remaining,
+        validation_timeout=float(max(int(remaining), 1)),
         disable_pid_namespaces=settings.disable_pid_namespaces or pid_known_off,
     )
     try:
