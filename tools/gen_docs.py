@@ -94,10 +94,14 @@ def exit_status_text(doc: Optional[str]) -> str:
         return ""
     text = inspect.cleandoc(doc)
     index = text.find("Exit status:")
-    if index < 0:
+    if index >= 0:
+        paragraph = text[index:].split("\n\n", 1)[0]
+        return " ".join(paragraph[len("Exit status:") :].split())
+    match = re.search(r"exit status\b", text, re.IGNORECASE)
+    if match is None:
         return ""
-    paragraph = text[index:].split("\n\n", 1)[0]
-    return " ".join(paragraph[len("Exit status:") :].split())
+    paragraph = " ".join(text[match.start() :].split("\n\n", 1)[0].split())
+    return paragraph[0].upper() + paragraph[1:]
 
 
 # --- attributes ------------------------------------------------------------------------------------------
@@ -547,7 +551,12 @@ def _wrapper_protocol() -> str:
 
 def _node_title(name: str, module: ModuleType) -> str:
     node_parser = _node_parser(module)
-    return node_parser.prog if node_parser is not None else "node." + name
+    if node_parser is not None:
+        return node_parser.prog
+    for launcher in ("gs-" + name.replace("_", "-"), "gs-job-" + name.replace("_", "-")):
+        if (ROOT / "glidein_scripts" / launcher).is_file():
+            return launcher
+    return "node." + name
 
 
 # --- YAML configuration and lint rules (admin side) -------------------------------------------------------
