@@ -61,7 +61,7 @@ def report_text(results: "Sequence[CheckResult]") -> str:
     for result in results:
         lines.append("{}  {}  {}".format(result.status.upper(), result.name.ljust(width), result.detail))
         if result.hint:
-            lines.append("{}  fix: {}".format(" " * (4 + width), result.hint))
+            lines.append("{}  fix: {}".format(" " * (6 + width), result.hint))
     counts = {status: sum(1 for r in results if r.status == status) for status in ("pass", "fail", "skip")}
     required = sum(1 for r in results if r.status == "fail" and r.required)
     lines.append(
