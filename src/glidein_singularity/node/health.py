@@ -45,9 +45,11 @@ it again.
 
 Guarantees: never two runs at once (``fcntl.flock`` on ``<state-dir>/health.lock``; a second run
 prints the last result and exits at once); bounded time (every child is killed at its deadline and an
-alarm at ``--timeout`` prints an unhealthy result and exits); exit status 0 whatever the result --
-the result is in the attributes, and the startd ignores the output of a job that exits non-zero when
-``STARTD_CRON_LOG_NON_ZERO_EXIT`` is off. Exit 2 only for a usage error (argparse).
+alarm at ``--timeout`` prints an unhealthy result and exits).
+
+Exit status: 0 whatever the probe finds, 2 usage error. The verdict is in the attributes; the startd
+publishes cron output whatever the exit status, so a non-zero status would only add StartLog noise
+(with ``STARTD_CRON_LOG_NON_ZERO_EXIT``) and blur "the probe ran" with "the node is healthy".
 """
 
 import argparse
