@@ -142,3 +142,8 @@ def test_start_term(slot: dict[str, object], job: dict[str, object], expected: b
 def test_start_is_appended_to_existing_start() -> None:
     """The snippet composes with the site's own START instead of replacing it."""
     assert "($(START)) && $(GS_START)" == TABLE["START"]
+
+
+def test_no_elvis_operator() -> None:
+    """START avoids `?:`, which made HTCondor 23.9's negotiator reject every match (seen in the test bed)."""
+    assert "?:" not in GS_START
