@@ -72,6 +72,7 @@ __all__ = [
     "INSIDE_MARKER",
     "INSIDE_TMP",
     "LAUNCHER_SCRIPT",
+    "LAUNCHER_SCRIPT_REVEALED",
     "LaunchPlan",
     "NodeSettings",
     "PathInfo",
@@ -101,6 +102,9 @@ INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
 INSIDE_MARKER = "GS_IN_CONTAINER"
 INSIDE_MARKERS = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", INSIDE_MARKER)
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
+#: The same, when the wrapper had to make the job directory searchable for the starter (see
+#: ``Paths.reveal_sandbox``): the launcher takes the search bit away again before the job starts.
+LAUNCHER_SCRIPT_REVEALED = 'rm -f -- "$0" && { chmod o-x /srv 2>/dev/null; exec "$@"; }'
 NV_LIBS = "/.singularity.d/libs"
 RUNTIME_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 GPU_ENV_VARS = (
@@ -181,14 +185,21 @@ class PathInfo(Record):
 
 
 class Paths(Record):
-    """Where the job is: the starter's directories and a probe for host paths (the only facts source)."""
+    """Where the job is: the starter's directories and a probe for host paths (the only facts source).
 
-    __slots__ = _fields = ("cwd", "scratch_dir", "job_iwd", "error_file", "probe")
+    ``reveal_sandbox``: the starter checks the wrapper-error file with credentials that cannot search the
+    job directory (a root-started EP whose jobs run as other users: HTCondor 23.9's starter looks with
+    euid ``condor`` into a 0700 directory), so the wrapper adds the other-search bit before it relies on
+    the file, and the container launcher removes it again before the job starts.
+    """
+
+    __slots__ = _fields = ("cwd", "scratch_dir", "job_iwd", "error_file", "probe", "reveal_sandbox")
     cwd: "Optional[str]"
     scratch_dir: "Optional[str]"
     job_iwd: "Optional[str]"
     error_file: "Optional[str]"
     probe: "Callable[[str], PathInfo]"
+    reveal_sandbox: bool
 
     def __init__(
         self,
@@ -197,8 +208,9 @@ class Paths(Record):
         job_iwd: "Optional[str]",
         error_file: "Optional[str]",
         probe: "Callable[[str], PathInfo]",
+        reveal_sandbox: bool = False,
     ) -> None:
-        Record.__init__(self, cwd, scratch_dir, job_iwd, error_file, probe)
+        Record.__init__(self, cwd, scratch_dir, job_iwd, error_file, probe, reveal_sandbox)
 
 
 class LaunchPlan(Record):
@@ -737,7 +749,13 @@ def _container(
     message: Optional[str] = None
     inner_error = rewriter.lexical(paths.error_file) if paths.error_file else None
     if inner_error is not None and inner_error != INSIDE_DIR:
-        tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT, inner_error))
+        if paths.reveal_sandbox:
+            tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT_REVEALED, inner_error))
+            reasons.append(
+                "the starter cannot see into the job directory: it is made searchable until the job starts"
+            )
+        else:
+            tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT, inner_error))
         message = (
             'the container runtime {} failed before the job started (image "{}"); its message is in the '
             "job's stderr".format(runtime, image)
@@ -917,9 +935,10 @@ def _environment(
             )
         )
     clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
+    # The runtime itself searches PATH on the host (e.g. nvidia-smi for --nv): never leave it empty.
+    if (clear_paths or not environ.get("PATH")) and environ.get("PATH") != RUNTIME_PATH:
+        env_set["PATH"] = RUNTIME_PATH
     if clear_paths:
-        if environ.get("PATH", RUNTIME_PATH) != RUNTIME_PATH:
-            env_set["PATH"] = RUNTIME_PATH
         for name in CLEARED_PATHS:
             remove(name)
     clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]

@@ -5,6 +5,8 @@ import pytest
 from glidein_singularity.classad import parse_ad
 from glidein_singularity.errors import ConfigError
 from glidein_singularity.plan import (
+    LAUNCHER_SCRIPT_REVEALED,
+    RUNTIME_PATH,
     LaunchPlan,
     NodeSettings,
     Paths,
@@ -691,6 +693,38 @@ def test_error_file_outside_sandbox_uses_plain_exec():
         "failure will look like a job failure"
     )
     assert expected in result.reasons
+
+
+
+def test_revealed_sandbox_launcher_takes_the_search_bit_back():
+    """When the starter cannot see into the job directory, the launcher removes the search bit it needed."""
+    files = {SANDBOX: ("dir", None), EL9: ("dir", None)}
+    where = Paths(SANDBOX, SANDBOX, None, ERROR_FILE, make_probe(files), True)
+    result = run_plan(paths=where, filesystem={})
+
+    expected = ("/bin/sh", "-c", LAUNCHER_SCRIPT_REVEALED, "/srv/.job_wrapper_failure")
+    assert expected == result.argv[-len(INNER_ARGV) - 4 : -len(INNER_ARGV)]
+    assert 'rm -f -- "$0" && { chmod o-x /srv 2>/dev/null; exec "$@"; }' == LAUNCHER_SCRIPT_REVEALED
+    assert (
+        "the starter cannot see into the job directory: it is made searchable until the job starts"
+        in result.reasons
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        pytest.param({}, RUNTIME_PATH, id="unset"),
+        pytest.param({"PATH": ""}, RUNTIME_PATH, id="empty"),
+        pytest.param({"PATH": "/opt/site/bin"}, RUNTIME_PATH, id="site-path-cleared"),
+        pytest.param({"PATH": RUNTIME_PATH}, None, id="already-sane"),
+    ],
+)
+def test_runtime_always_gets_a_path(environ, expected):
+    """The runtime finds host binaries such as nvidia-smi through PATH: never empty, never the site's."""
+    result = run_plan(environ=environ)
+
+    assert expected == result.env_set.get("PATH")
 
 
 ENV = {

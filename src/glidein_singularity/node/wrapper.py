@@ -40,6 +40,7 @@ __all__ = [
     "main",
     "make_probe",
     "read_glidein_config",
+    "starter_cannot_see",
 ]
 
 EXIT_WRAPPER_FAILURE = 90
@@ -149,6 +150,41 @@ def _sleep_seconds(text: str) -> float:
     return min(value, float(MAX_FAILURE_SLEEP))
 
 
+def starter_cannot_see(error_file: "Optional[str]") -> bool:
+    """Whether the starter would miss the wrapper-error file in the (0700) job directory.
+
+    HTCondor's starter tests the file's existence with its own credentials. On a root-started EP whose
+    jobs run as other users it runs with euid ``condor`` and cannot search a 0700 job directory, so it
+    would record the wrapper's exit code as the job's instead of requeueing (seen with 23.9). Glideins
+    run the starter as the job's own user and need nothing. The starter is our parent process.
+    """
+    if not error_file:
+        return False
+    directory = os.path.dirname(error_file) or "."
+    try:
+        if os.stat(directory).st_mode & 0o001:
+            return False
+    except OSError:
+        return False
+    try:
+        with open("/proc/{}/status".format(os.getppid()), encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Uid:"):
+                    return int(line.split()[2]) != os.geteuid()
+    except (OSError, ValueError, IndexError):
+        pass
+    return True  # the starter's identity is unknown: make sure it can see the file
+
+
+def _reveal(error_file: str) -> None:
+    """Add the other-search bit to the job directory so the starter can find the error file."""
+    directory = os.path.dirname(error_file) or "."
+    try:
+        os.chmod(directory, os.stat(directory).st_mode & 0o7777 | 0o001)
+    except OSError as exc:
+        print("ERROR: cannot make {} searchable: {}".format(directory, exc.strerror), file=sys.stderr)
+
+
 def _fail(
     message: str,
     requeue: bool,
@@ -156,11 +192,14 @@ def _fail(
     error_file: "Optional[str]",
     sleep: str,
     marker: str,
+    reveal: bool = False,
 ) -> int:
     line = _PREFIX + _one_line(message)
     print("ERROR: " + line, file=sys.stderr)
     sys.stderr.flush()
     if requeue and error_file:
+        if reveal:
+            _reveal(error_file)
         try:
             with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
                 handle.write(line + "\n")
@@ -178,7 +217,9 @@ def _fail(
     return EXIT_WRAPPER_FAILURE
 
 
-def _exec(launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optional[str]") -> None:
+def _exec(
+    launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optional[str]", reveal: bool = False
+) -> None:
     """Prepare and exec the plan; returns only when exec (or the preparation) failed, raising OSError."""
     for directory in launch.make_dirs:
         try:
@@ -186,6 +227,8 @@ def _exec(launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optio
         except FileExistsError:
             pass
     if launch.error_file_message and error_file:
+        if reveal:
+            _reveal(error_file)
         with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
             handle.write(_PREFIX + _one_line(launch.error_file_message) + "\n")
     if environ.get("GS_WRAPPER_VERBOSE") == "1":
@@ -210,6 +253,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     # until the settings are read (they need the ads), the node's environment gives these two
     sleep = environ.get("GS_WRAPPER_FAILURE_SLEEP", "600")
     marker = environ.get("GS_FAILURE_MARKER", "")
+    reveal = starter_cannot_see(error_file)
     try:
         from ..ads import load_ad
         from ..plan import LaunchPlan, NodeSettings, Paths, job_environment, plan
@@ -219,7 +263,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         if not job_path or not machine_path:
             missing = "_CONDOR_JOB_AD" if not job_path else "_CONDOR_MACHINE_AD"
             return _fail(
-                missing + " is not set: cannot read the ads", True, environ, error_file, sleep, marker
+                missing + " is not set: cannot read the ads", True, environ, error_file, sleep, marker, reveal
             )
         job_ad = load_ad(job_path, "job ad")
         machine_ad = load_ad(machine_path, "machine ad")
@@ -238,19 +282,22 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             environ.get("_CONDOR_JOB_IWD"),
             error_file,
             make_probe(),
+            reveal,
         )
         result = plan(job_ad, machine_ad, settings, environ, args[1:], paths)
     except Exception as exc:  # any surprise is a wrapper failure, never a job failure
-        return _fail("{}: {}".format(type(exc).__name__, exc), True, environ, error_file, sleep, marker)
+        return _fail(
+            "{}: {}".format(type(exc).__name__, exc), True, environ, error_file, sleep, marker, reveal
+        )
     if not isinstance(result, LaunchPlan):
-        return _fail(result.message, result.requeue, environ, error_file, sleep, marker)
+        return _fail(result.message, result.requeue, environ, error_file, sleep, marker, reveal)
     if marker:
         try:
             os.unlink(marker)
         except OSError:
             pass
     try:
-        _exec(result, environ, error_file)
+        _exec(result, environ, error_file, reveal)
     except OSError as exc:
         failure = "cannot exec {}: {}".format(result.argv[0], exc.strerror or exc)
         if result.fallback is not None:
@@ -267,7 +314,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
                 _exec(result.fallback, environ, error_file)
             except OSError as again:
                 failure = "cannot exec {}: {}".format(result.fallback.argv[0], again.strerror or again)
-        return _fail(failure, True, environ, error_file, sleep, marker)
+        return _fail(failure, True, environ, error_file, sleep, marker, reveal)
     return EXIT_WRAPPER_FAILURE  # pragma: no cover - execve does not return
 
 
