@@ -103,8 +103,8 @@ INSIDE_MARKER = "GS_IN_CONTAINER"
 INSIDE_MARKERS = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", INSIDE_MARKER)
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
 #: The same, when the wrapper had to make the job directory searchable for the starter (see
-#: ``Paths.reveal_sandbox``): the launcher takes the search bit away again before the job starts.
-LAUNCHER_SCRIPT_REVEALED = 'rm -f -- "$0" && { chmod o-x /srv 2>/dev/null; exec "$@"; }'
+#: ``Paths.reveal_sandbox``): ``$1`` is the directory's original mode, restored before the job starts.
+LAUNCHER_SCRIPT_REVEALED = 'rm -f -- "$0" && { chmod "$1" /srv 2>/dev/null; shift; exec "$@"; }'
 NV_LIBS = "/.singularity.d/libs"
 RUNTIME_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 GPU_ENV_VARS = (
@@ -187,10 +187,11 @@ class PathInfo(Record):
 class Paths(Record):
     """Where the job is: the starter's directories and a probe for host paths (the only facts source).
 
-    ``reveal_sandbox``: the starter checks the wrapper-error file with credentials that cannot search the
-    job directory (a root-started EP whose jobs run as other users: HTCondor 23.9's starter looks with
-    euid ``condor`` into a 0700 directory), so the wrapper adds the other-search bit before it relies on
-    the file, and the container launcher removes it again before the job starts.
+    ``reveal_sandbox``: "" normally; else the job directory's original mode (octal text, e.g. "0700").
+    The starter checks the wrapper-error file with credentials that cannot search the job directory (a
+    root-started EP whose jobs run as other users: HTCondor 23.9's starter looks with euid ``condor`` and
+    the job user's groups into a 0700 directory), so the wrapper adds the group and other search bits
+    before it relies on the file, and the container launcher restores this mode before the job starts.
     """
 
     __slots__ = _fields = ("cwd", "scratch_dir", "job_iwd", "error_file", "probe", "reveal_sandbox")
@@ -199,7 +200,7 @@ class Paths(Record):
     job_iwd: "Optional[str]"
     error_file: "Optional[str]"
     probe: "Callable[[str], PathInfo]"
-    reveal_sandbox: bool
+    reveal_sandbox: str
 
     def __init__(
         self,
@@ -208,7 +209,7 @@ class Paths(Record):
         job_iwd: "Optional[str]",
         error_file: "Optional[str]",
         probe: "Callable[[str], PathInfo]",
-        reveal_sandbox: bool = False,
+        reveal_sandbox: str = "",
     ) -> None:
         Record.__init__(self, cwd, scratch_dir, job_iwd, error_file, probe, reveal_sandbox)
 
@@ -750,15 +751,16 @@ def _container(
     inner_error = rewriter.lexical(paths.error_file) if paths.error_file else None
     if inner_error is not None and inner_error != INSIDE_DIR:
         if paths.reveal_sandbox:
-            tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT_REVEALED, inner_error))
+            tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT_REVEALED, inner_error, paths.reveal_sandbox))
             reasons.append(
                 "the starter cannot see into the job directory: it is made searchable until the job starts"
             )
         else:
             tail.extend(("/bin/sh", "-c", LAUNCHER_SCRIPT, inner_error))
+        shown = image if image == ref else "{} -> {}".format(ref, image)
         message = (
             'the container runtime {} failed before the job started (image "{}"); its message is in the '
-            "job's stderr".format(runtime, image)
+            "job's stderr".format(runtime, shown)
         )
     else:
         reasons.append(

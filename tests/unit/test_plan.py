@@ -58,8 +58,8 @@ def test_default_plan_is_complete():
             "CVMFS image directory {} pinned to {} for the job's lifetime".format(EL9, EL9_REAL),
             "job arguments under the job directory rewritten to /srv",
         ),
-        'the container runtime /usr/bin/apptainer failed before the job started (image "{}"); its message '
-        "is in the job's stderr".format(EL9_REAL),
+        'the container runtime /usr/bin/apptainer failed before the job started (image "{} -> {}"); its '
+        "message is in the job's stderr".format(EL9, EL9_REAL),
         (SANDBOX + "/.gs_tmp",),
     )
     assert expected == run_plan()
@@ -695,16 +695,15 @@ def test_error_file_outside_sandbox_uses_plain_exec():
     assert expected in result.reasons
 
 
-
-def test_revealed_sandbox_launcher_takes_the_search_bit_back():
-    """When the starter cannot see into the job directory, the launcher removes the search bit it needed."""
+def test_revealed_sandbox_launcher_restores_the_mode():
+    """When the starter cannot see into the job directory, the launcher restores its original mode."""
     files = {SANDBOX: ("dir", None), EL9: ("dir", None)}
-    where = Paths(SANDBOX, SANDBOX, None, ERROR_FILE, make_probe(files), True)
+    where = Paths(SANDBOX, SANDBOX, None, ERROR_FILE, make_probe(files), "0700")
     result = run_plan(paths=where, filesystem={})
 
-    expected = ("/bin/sh", "-c", LAUNCHER_SCRIPT_REVEALED, "/srv/.job_wrapper_failure")
-    assert expected == result.argv[-len(INNER_ARGV) - 4 : -len(INNER_ARGV)]
-    assert 'rm -f -- "$0" && { chmod o-x /srv 2>/dev/null; exec "$@"; }' == LAUNCHER_SCRIPT_REVEALED
+    expected = ("/bin/sh", "-c", LAUNCHER_SCRIPT_REVEALED, "/srv/.job_wrapper_failure", "0700")
+    assert expected == result.argv[-len(INNER_ARGV) - 5 : -len(INNER_ARGV)]
+    assert 'rm -f -- "$0" && { chmod "$1" /srv 2>/dev/null; shift; exec "$@"; }' == LAUNCHER_SCRIPT_REVEALED
     assert (
         "the starter cannot see into the job directory: it is made searchable until the job starts"
         in result.reasons

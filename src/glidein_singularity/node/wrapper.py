@@ -150,37 +150,44 @@ def _sleep_seconds(text: str) -> float:
     return min(value, float(MAX_FAILURE_SLEEP))
 
 
-def starter_cannot_see(error_file: "Optional[str]") -> bool:
-    """Whether the starter would miss the wrapper-error file in the (0700) job directory.
+_SEARCH_BITS = 0o011  # group and other search: the starter may match either class
+
+
+def starter_cannot_see(error_file: "Optional[str]") -> str:
+    """The job directory's mode (octal text) when the starter would miss the wrapper-error file, else "".
 
     HTCondor's starter tests the file's existence with its own credentials. On a root-started EP whose
-    jobs run as other users it runs with euid ``condor`` and cannot search a 0700 job directory, so it
-    would record the wrapper's exit code as the job's instead of requeueing (seen with 23.9). Glideins
-    run the starter as the job's own user and need nothing. The starter is our parent process.
+    jobs run as other users it runs with euid ``condor`` (and the job user's groups) and cannot search
+    a 0700 job directory, so it would record the wrapper's exit code as the job's instead of requeueing
+    (seen with 23.9). Glideins run the starter as the job's own user and need nothing. The starter is
+    our parent process.
     """
     if not error_file:
-        return False
+        return ""
     directory = os.path.dirname(error_file) or "."
     try:
-        if os.stat(directory).st_mode & 0o001:
-            return False
+        mode = os.stat(directory).st_mode & 0o7777
     except OSError:
-        return False
+        return ""
+    if mode & _SEARCH_BITS == _SEARCH_BITS:
+        return ""
     try:
         with open("/proc/{}/status".format(os.getppid()), encoding="ascii", errors="replace") as handle:
             for line in handle:
                 if line.startswith("Uid:"):
-                    return int(line.split()[2]) != os.geteuid()
+                    if int(line.split()[2]) == os.geteuid():
+                        return ""
+                    break
     except (OSError, ValueError, IndexError):
-        pass
-    return True  # the starter's identity is unknown: make sure it can see the file
+        pass  # the starter's identity is unknown: make sure it can see the file
+    return "0{:o}".format(mode)
 
 
 def _reveal(error_file: str) -> None:
-    """Add the other-search bit to the job directory so the starter can find the error file."""
+    """Add the group and other search bits to the job directory so the starter finds the error file."""
     directory = os.path.dirname(error_file) or "."
     try:
-        os.chmod(directory, os.stat(directory).st_mode & 0o7777 | 0o001)
+        os.chmod(directory, os.stat(directory).st_mode & 0o7777 | _SEARCH_BITS)
     except OSError as exc:
         print("ERROR: cannot make {} searchable: {}".format(directory, exc.strerror), file=sys.stderr)
 
@@ -192,7 +199,7 @@ def _fail(
     error_file: "Optional[str]",
     sleep: str,
     marker: str,
-    reveal: bool = False,
+    reveal: str = "",
 ) -> int:
     line = _PREFIX + _one_line(message)
     print("ERROR: " + line, file=sys.stderr)
@@ -218,7 +225,7 @@ def _fail(
 
 
 def _exec(
-    launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optional[str]", reveal: bool = False
+    launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optional[str]", reveal: str = ""
 ) -> None:
     """Prepare and exec the plan; returns only when exec (or the preparation) failed, raising OSError."""
     for directory in launch.make_dirs:
