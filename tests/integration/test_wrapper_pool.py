@@ -12,7 +12,8 @@ from .glidein_pool import DEBIAN, IMAGES, sh_job, start_glidein_pool
 
 PROBE = (
     "head -1 /etc/os-release; echo UIDMAP $(cat /proc/self/uid_map); echo PID1 $(cat /proc/1/comm); "
-    "echo HOME=$HOME PWD=$PWD; echo CUDA=${CUDA_VISIBLE_DEVICES-unset}; echo LIBS $(ls /.singularity.d/libs); "
+    "echo HOME=$HOME PWD=$PWD; echo CUDA=${CUDA_VISIBLE_DEVICES-unset}; "
+    "echo LIBS $(ls /.singularity.d/libs); "
     "nvidia-smi >/dev/null 2>&1 && echo NVSMI yes || echo NVSMI no"
 )
 
