@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the job directory (default: _CONDOR_SCRATCH_DIR, else the current directory)",
     )
+    parser.add_argument(
+        "--reveal-sandbox",
+        metavar="MODE",
+        default="",
+        help="the job directory's mode (e.g. 0700) when the starter runs as another user than the job, as on "
+        "a root-started EP; the wrapper detects this itself",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.add_argument("job_argv", nargs="*", metavar="JOB_ARGV", help="the job command (after --)")
 
@@ -94,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
     sandbox = args.sandbox or environ.get("_CONDOR_SCRATCH_DIR") or os.getcwd()
     error_file = environ.get("_CONDOR_WRAPPER_ERROR_FILE") or os.path.join(sandbox, ".job_wrapper_failure")
     argv = list(args.job_argv) or [os.path.join(sandbox, "job")]
-    paths = Paths(sandbox, sandbox, environ.get("_CONDOR_JOB_IWD"), error_file, make_probe())
+    paths = Paths(
+        sandbox, sandbox, environ.get("_CONDOR_JOB_IWD"), error_file, make_probe(), args.reveal_sandbox
+    )
     result = plan(job_ad, machine_ad, settings, environ, argv, paths)
     data = plan_to_dict(result)
     if args.format == "json":

@@ -1,0 +1,93 @@
+"""`explain` prints what the wrapper really executes: compared in the real pool, launch by launch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.testbed import Pool, Session
+from tests.testbed import glidein as g
+
+from .glidein_pool import sh_job, start_glidein_pool
+
+RECORDER = "/usr/local/bin/apptainer-recorder"
+LAUNCHES = "/opt/gs-launches"  # not /tmp: the starter gives each job a private /tmp
+# A runtime that records each launch's argv (one per line), then runs the real apptainer.
+RECORDER_SCRIPT = f"""#!/bin/sh
+if [ "$1" = exec ]; then
+    printf '%s\\n' "$@" > {LAUNCHES}/launch.$$
+fi
+exec /usr/bin/apptainer "$@"
+"""
+
+
+@pytest.fixture(scope="module")
+def pool(bed: Session) -> Iterator[Pool]:
+    """A glidein whose runtime is the recorder (found through GLIDEIN_SINGULARITY_BINARY_OVERRIDE)."""
+    bed.write(RECORDER, RECORDER_SCRIPT, mode=0o755)
+    pool, run = start_glidein_pool(
+        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", "GLIDEIN_SINGULARITY_BINARY_OVERRIDE": RECORDER}
+    )
+    assert 0 == run.returncode, run.stderr
+    assert RECORDER == run.glidein_config["SINGULARITY_PATH"]
+    yield pool
+    pool.stop()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param("", id="default-image"),
+        pytest.param('+REQUIRED_OS = "rhel9"\n', id="required-os"),
+        pytest.param("request_gpus = 1\n", id="gpu"),
+    ],
+)
+def test_explain_matches_the_executed_argv(pool: Pool, bed: Session, extra: str) -> None:
+    """For the job's own .job.ad/.machine.ad, explain's argv is exactly the argv the runtime received."""
+    bed.run(["rm", "-rf", LAUNCHES])
+    bed.run(["install", "-d", "-m", "1777", LAUNCHES])
+    job = pool.submit(
+        sh_job("cp /srv/.job.ad job.ad.copy; cp /srv/.machine.ad machine.ad.copy", extra)
+        + "transfer_output_files = job.ad.copy, machine.ad.copy\n"
+    )
+    ad = pool.wait(job)
+    assert 4 == ad["JobStatus"], pool.diagnostics()
+    launches = sorted(bed.path(LAUNCHES).glob("launch.*"))
+    assert 1 == len(launches)
+    executed = launches[0].read_text().splitlines()
+    sandbox = executed[executed.index("--home") + 1].rsplit(":", 1)[0]
+
+    result = bed.run(
+        [
+            "env",
+            f"PYTHONPATH={g.REPO}/src",
+            "python3",
+            "-m",
+            "glidein_singularity.cli",
+            "explain",
+            "--job-ad",
+            f"{job.workdir}/job.ad.copy",
+            "--machine-ad",
+            f"{job.workdir}/machine.ad.copy",
+            "--glidein-config",
+            f"{g.GLIDEIN_DIR}/glidein_config",
+            "--sandbox",
+            sandbox,
+            "--format",
+            "json",
+            "--reveal-sandbox",  # the bed's starter runs as condor, the job as tuser, in a 0700 directory
+            "0700",
+            "--",
+            "/bin/sh",
+            "-c",
+            "cp /srv/.job.ad job.ad.copy; cp /srv/.machine.ad machine.ad.copy",
+        ],
+        check=False,
+    )
+    plan = json.loads(result.stdout)
+
+    assert 0 == result.returncode, result.stderr
+    assert RECORDER == plan["argv"][0]
+    assert executed == plan["argv"][1:]
