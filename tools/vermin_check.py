@@ -6,6 +6,7 @@ python launchers under glidein_scripts/. Exit status is vermin's.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,17 @@ def worker_node_files() -> list[str]:
 
 def main() -> int:
     files = worker_node_files()
-    cmd = [sys.executable, "-m", "vermin", "--target=3.6-", "--no-tips", "--violations", "--eval-annotations",
-           "--backport", "typing", *files]
+    tool = shutil.which("vermin") or str(Path(sys.executable).with_name("vermin"))
+    cmd = [
+        tool,
+        "--target=3.6-",
+        "--no-tips",
+        "--violations",
+        "--eval-annotations",
+        "--backport",
+        "typing",
+        *files,
+    ]
     print(f"vermin: checking {len(files)} worker-node files for python 3.6", flush=True)
     return subprocess.run(cmd, check=False).returncode
 
