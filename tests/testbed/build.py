@@ -64,7 +64,7 @@ def check_host() -> None:
     """Fail early, with the reason, when this host cannot build or enter a bed."""
     if os.geteuid() != 0:
         raise TestBedUnavailable("the test bed needs root (debootstrap, mount namespaces, pivot_root)")
-    for tool in ("unshare", "nsenter", "chroot", "mount"):
+    for tool in ("unshare", "nsenter", "chroot", "mount", "ip"):
         if shutil.which(tool) is None:
             raise TestBedUnavailable(f"{tool} is not installed (util-linux/coreutils)")
 

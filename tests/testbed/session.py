@@ -28,8 +28,13 @@ bed=$1 upper=$2 repo=$3
 root=$upper/merged
 mkdir -p "$upper/upper" "$upper/work" "$root"
 mount -t proc proc /proc
+# Own network namespace: only a loopback, so pools of concurrent sessions never meet (nor the host's).
+ip link set lo up
 mount -t overlay overlay -o "lowerdir=$bed,upperdir=$upper/upper,workdir=$upper/work" "$root"
 mount -t proc proc "$root/proc"
+# No resolver is reachable from the private network namespace: names resolve from /etc/hosts only.
+printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$root/etc/hosts"
+: >"$root/etc/resolv.conf"
 mount --rbind /sys "$root/sys"
 # A private /dev: the host's basic nodes bound in, fake GPU nodes created here (never in the host's /dev).
 mount -t tmpfs -o mode=755,nosuid devtmp "$root/dev"
@@ -95,6 +100,7 @@ class Session:
                 "unshare",
                 "--mount",
                 "--pid",
+                "--net",
                 "--fork",
                 "--kill-child",
                 "--propagation",
@@ -176,6 +182,7 @@ class Session:
             f"--target={self.pid}",
             "--mount",
             "--pid",
+            "--net",
             "--root",
             f"--wdns={cwd}",
             "--",
