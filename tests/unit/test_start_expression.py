@@ -9,31 +9,10 @@ from pathlib import Path
 import classad2 as classad
 import pytest
 
-CONFIG = Path(__file__).resolve().parents[2] / "condor_config.d" / "60-glidein-singularity-start.config"
+from glidein_singularity.startexpr import CONFIG_NAME, expand, parse_macros, start_term
 
-
-def macros(text: str) -> dict[str, str]:
-    """Parse the config file's NAME = value macros (with backslash continuations)."""
-    joined = re.sub(r"\\\n\s*", " ", text)
-    out = {}
-    for line in joined.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, value = line.partition("=")
-            out[name.strip()] = value.strip()
-    return out
-
-
-def expand(value: str, table: dict[str, str]) -> str:
-    """Expand $(NAME) references the way condor_config_val would."""
-    for _ in range(20):
-        new = re.sub(r"\$\((\w+)\)", lambda m: table[m.group(1)], value)
-        if new == value:
-            return new
-        value = new
-    raise AssertionError("macro expansion did not converge")
-
-
-TABLE = macros(CONFIG.read_text())
+CONFIG = Path(__file__).resolve().parents[2] / "condor_config.d" / CONFIG_NAME
+TABLE = parse_macros(CONFIG.read_text())
 GS_START = expand("$(GS_START)", TABLE)
 
 CONTAINER_SLOT = {
@@ -147,3 +126,34 @@ def test_start_is_appended_to_existing_start() -> None:
 def test_no_elvis_operator() -> None:
     """START avoids `?:`, which made HTCondor 23.9's negotiator reject every match (seen in the test bed)."""
     assert "?:" not in GS_START
+
+
+def test_start_term_matches_the_expanded_macro() -> None:
+    """start_term gives the same GS_START and one expanded expression per sub-term."""
+    term, terms = start_term(CONFIG.read_text())
+    assert GS_START == term
+    assert "$(" not in "".join(terms.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("A = $(B)\n", "$(B) is not defined", id="unknown-macro"),
+        pytest.param("A = $(A) x\n", "macro expansion did not end after 20 rounds", id="loop"),
+    ],
+)
+def test_expand_errors(text: str, message: str) -> None:
+    """Unknown names and self-references are errors, never silently left in the expression."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        expand("$(A)", parse_macros(text))
+
+
+def test_parse_macros_rejects_other_lines() -> None:
+    """A line that is not NAME = value is reported with its number."""
+    with pytest.raises(ValueError, match="line 2: 'use ROLE' is not NAME = value"):
+        parse_macros("# comment\nuse ROLE\n")
+
+
+def test_continuations_are_joined() -> None:
+    """A backslash continues the value on the next line, as HTCondor reads it."""
+    assert {"A": "(x ||  y)"} == parse_macros("A = (x || \\\n    y)\n")
