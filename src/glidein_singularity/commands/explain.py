@@ -5,6 +5,15 @@ Reads a job ad and a machine ad (``condor_q -l`` / ``condor_status -l`` text, or
 with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons`` and
 ``error``. Host paths (images, bind sources) are probed on the machine where it runs. The environment is
 the current one plus the job's own ``Environment``. Exit status 0 for a plan, 1 for a refusal.
+
+Before submitting: ``--submit FILE`` (a condor_submit file, read with the htcondor2 bindings when they
+are importable) or ``--job-ad``, against candidates from ``--machine-ads FILE`` (``condor_status -l``
+ads separated by blank lines, or ``condor_status -json``) and/or ``--config YAML`` (every frontend group
+x factory entry, as the glidein would advertise itself). For each candidate it says whether the job
+matches (our START term, the slot's own START, the job's requirements, with HTCondor's ClassAd
+library), why not in words, and for a match the plan. JSON: a list of ``glidein``, ``matched``,
+``why_not`` (sentences), ``plan`` (the object above, or null) and ``notes``. Exit status 0 when at
+least one glidein matches with a plan, 1 when none does, 2 for a usage error.
 """
 
 import argparse
@@ -25,8 +34,24 @@ HELP = "show what the wrapper would do for a job on a slot"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sub-command's options."""
-    parser.add_argument("--job-ad", required=True, metavar="FILE", help="the job ad (.job.ad or condor_q -l)")
-    parser.add_argument("--machine-ad", required=True, metavar="FILE", help="the slot ad (.machine.ad)")
+    job = parser.add_mutually_exclusive_group(required=True)
+    job.add_argument("--job-ad", metavar="FILE", help="the job ad (.job.ad or condor_q -l)")
+    job.add_argument("--submit", metavar="FILE", help="the condor_submit file (its first job)")
+    parser.add_argument("--machine-ad", metavar="FILE", help="the slot ad (.machine.ad)")
+    parser.add_argument(
+        "--machine-ads",
+        metavar="FILE",
+        help="candidate slots: condor_status -l ads separated by blank lines, or condor_status -json",
+    )
+    parser.add_argument(
+        "--config", metavar="YAML", help="candidate glideins: every group x entry of a frontend/factory YAML"
+    )
+    parser.add_argument(
+        "--start-config",
+        metavar="FILE",
+        help="the START term's configuration (default: condor_config.d/60-glidein-singularity-start.config "
+        "of the source tree, else /etc/condor/config.d/)",
+    )
     parser.add_argument("--glidein-config", metavar="FILE", help="the glidein's glidein_config")
     parser.add_argument(
         "--sandbox",
@@ -85,7 +110,19 @@ def _table(data: Dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the plan; 0 for a plan, 1 for a refusal."""
+    """Print the plan; 0 for a plan, 1 for a refusal (with candidates: 0 when one matches with a plan)."""
+    if args.submit or args.machine_ads or args.config:
+        if not (args.machine_ad or args.machine_ads or args.config):
+            print(
+                "ERROR: --submit needs candidates: --machine-ads, --config or --machine-ad", file=sys.stderr
+            )
+            return 2
+        from . import _explain_candidates
+
+        return _explain_candidates.run(args)
+    if not args.machine_ad:
+        print("ERROR: --job-ad needs --machine-ad (or candidates: --machine-ads, --config)", file=sys.stderr)
+        return 2
     job_ad = load_ad(args.job_ad, "job ad")
     machine_ad = load_ad(args.machine_ad, "machine ad")
     environ = dict(os.environ)

@@ -1,0 +1,214 @@
+"""``explain`` with a submit file and/or several candidate glideins (the helper behind ``explain``).
+
+For each candidate (``--machine-ad``, ``--machine-ads``, ``--config``) it matches the job
+(``--submit`` or ``--job-ad``) with ``matching.match`` and, for a match, runs ``plan`` - the function the
+wrapper runs - on the two ads. Host paths are probed here; a path that does not exist here (the
+site's images and bind sources) is assumed to exist on the glidein, and the job directory is
+``SANDBOX`` unless ``--sandbox`` names one. The environment is the one the starter gives the wrapper:
+the job's own ``environment`` and ``_CONDOR_SCRATCH_DIR``.
+
+JSON: a list of ``{"glidein", "matched", "why_not", "plan", "notes"}``: ``why_not`` is a list of
+sentences (empty for a match), ``plan`` the object of ``explain --job-ad/--machine-ad`` (``null`` when
+the job does not match) and ``notes`` what was assumed or not checked. The notes about the job itself go
+to stderr. Exit status 0 when at least one glidein matches with a plan (not a refusal), else 1.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from ..ads import classad_evaluator, read_ad_text
+from ..classad import Ad, parse_ad
+from ..errors import ConfigError
+from ..images import is_cvmfs_path, parse_images_dict
+from ..matching import (
+    Candidate,
+    classad_module,
+    load_machine_ads,
+    load_start_terms,
+    match,
+    parse_machine_ads,
+)
+from ..node.wrapper import make_probe, read_glidein_config
+from ..plan import NodeSettings, PathInfo, Paths, job_environment, plan
+from ..submit import SubmitJob, job_argv, load_submit
+from .explain import _table, plan_to_dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Callable, Dict, Iterable, List, Tuple
+
+__all__ = ["SANDBOX", "assumed_probe", "explain_candidates", "run"]
+
+#: The job directory shown when ``--sandbox`` is not given (the starter's is not known in advance).
+SANDBOX = "/var/lib/condor/execute/dir_1"
+
+
+def assumed_probe(
+    local: "Callable[[str], PathInfo]", sandbox: str, assumed: "Iterable[str]", cvmfs_mount_dir: str
+) -> "Callable[[str], PathInfo]":
+    """The wrapper's probe, where a path that does not exist here but that the glidein has is assumed.
+
+    Assumed to exist (as a file): the job directory and what is under it, CVMFS paths, and ``assumed``
+    (the images and the admins' bind sources). Anything else, e.g. the wrapper's default binds, is
+    shown as it is on this machine.
+    """
+    known = frozenset(assumed)
+
+    def probe(path: str) -> PathInfo:
+        info = local(path)
+        if info.exists:
+            return info
+        if path in known or path == sandbox or path.startswith(sandbox.rstrip("/") + "/"):
+            return PathInfo(True, False, path, False)
+        if is_cvmfs_path(path, cvmfs_mount_dir or None):
+            return PathInfo(True, False, path, False)
+        return info
+
+    return probe
+
+
+def _site_paths(settings: NodeSettings, job_ad: Ad) -> "List[str]":
+    """The images and bind sources the glidein's admins (and the job) name: they exist at the site."""
+    paths = [
+        item.split(":")[0].strip()
+        for item in (settings.bindpath + "," + settings.bindpath_default).split(",")
+    ]
+    try:
+        paths.extend(image for _, image in parse_images_dict(settings.images_dict).items())
+    except ConfigError:
+        pass  # plan reports the bad dictionary itself
+    job_image = job_ad.get("SingularityImage")
+    if isinstance(job_image, str):
+        paths.append(job_image)
+    return [path[7:] if path[:7].lower() == "file://" else path for path in paths if path]
+
+
+def _job_from_ad(path: str) -> SubmitJob:
+    ad = parse_ad(read_ad_text(path, "job ad"))
+    attributes = [(name, ad.raw(name) or "") for name in ad]
+    requirements = [ad.raw("Requirements") or ""] if "Requirements" in ad else []
+    return SubmitJob(attributes, requirements, (), "job ad")
+
+
+def _gpu_ad_text(job: SubmitJob, candidate: Candidate, module: "Any") -> "Tuple[str, List[str]]":
+    """A config candidate with GPUs assigns the job's GPUs (assumed NVIDIA) in the slot it gives it."""
+    if candidate.source != "config":
+        return candidate.text, []
+    requested = module.ExprTree(job.get("RequestGPUs") or "0").eval(module.parseOne(job.ad_text()))
+    gpus = module.parseOne(candidate.text).get("GPUs")
+    if not isinstance(requested, int) or requested <= 0 or not isinstance(gpus, int) or gpus < requested:
+        return candidate.text, []
+    ids = ",".join("CUDA{}".format(number) for number in range(requested))
+    note = "assumed: the entry's GPUs are NVIDIA GPUs; the job's slot is assigned {}".format(ids)
+    return candidate.text + 'AssignedGPUs = "{}"\n'.format(ids), [note]
+
+
+def explain_candidates(
+    job: SubmitJob,
+    candidates: "List[Candidate]",
+    terms: "Dict[str, str]",
+    module: "Any",
+    sandbox: str,
+    argv: "List[str]",
+    glidein_config: "Dict[str, str]",
+    reveal_sandbox: str = "",
+) -> "List[Dict[str, Any]]":
+    """Match and plan every candidate; return the JSON-shaped results (see the module docstring)."""
+    job_ad = parse_ad(job.ad_text(), classad_evaluator())
+    job_env = job_environment(job_ad)[0]
+    environ = dict(job_env)
+    environ["_CONDOR_SCRATCH_DIR"] = sandbox
+    local = make_probe()
+    results = []
+    for candidate in candidates:
+        result = match(job.ad_text(), job.requirements, candidate, terms, module)
+        notes = [*candidate.notes, *result.notes]
+        data = None
+        if result.matched:
+            text, gpu_notes = _gpu_ad_text(job, candidate, module)
+            notes.extend(gpu_notes)
+            machine_ad: Ad = parse_ad(text, classad_evaluator())
+            settings = NodeSettings.from_sources(machine_ad, glidein_config, environ, list(job_env))
+            error_file = sandbox.rstrip("/") + "/.job_wrapper_failure"
+            assumed = _site_paths(settings, job_ad)
+            probe = assumed_probe(local, sandbox, assumed, settings.cvmfs_mount_dir)
+            paths = Paths(sandbox, sandbox, None, error_file, probe, reveal_sandbox)
+            data = plan_to_dict(plan(job_ad, machine_ad, settings, environ, argv, paths))
+        results.append(
+            {
+                "glidein": candidate.name,
+                "matched": result.matched,
+                "why_not": list(result.why_not),
+                "plan": data,
+                "notes": notes,
+            }
+        )
+    return results
+
+
+def _table_text(results: "List[Dict[str, Any]]", job_notes: "List[str]") -> str:
+    planned = [r["glidein"] for r in results if r["plan"] is not None and r["plan"]["error"] is None]
+    lines = [
+        "{} of {} glideins would run the job: {}".format(
+            len(planned), len(results), ", ".join(planned) or "none"
+        )
+    ]
+    lines.extend("note: {}".format(note) for note in job_notes)
+    for item in results:
+        lines.append("")
+        if not item["matched"]:
+            lines.append("== {}: does not match".format(item["glidein"]))
+            lines.extend("  why not: {}".format(reason) for reason in item["why_not"])
+        else:
+            verdict = "matches, refused by the wrapper" if item["plan"]["error"] else "matches"
+            lines.append("== {}: {}".format(item["glidein"], verdict))
+            lines.extend("  " + line for line in _table(item["plan"]).splitlines())
+        lines.extend("  note: {}".format(note) for note in item["notes"])
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``explain`` run for a submit file or several candidates; see the module docstring."""
+    module = classad_module()
+    terms = load_start_terms(args.start_config)
+    sandbox = args.sandbox or SANDBOX
+    job_notes: List[str] = []
+    if args.submit:
+        job = load_submit(args.submit)
+        job_notes.extend(job.notes)
+    else:
+        job = _job_from_ad(args.job_ad)
+    argv = list(args.job_argv)
+    if not argv:
+        argv = job_argv(job, sandbox) if job.get("Cmd") else [os.path.join(sandbox, "job")]
+    if not args.sandbox:
+        job_notes.append("the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX))
+    job_notes.append(
+        "paths that do not exist here are assumed to exist on the glidein when they are images, CVMFS paths "
+        "or the admins' bind sources; the wrapper's default binds are shown as they exist here"
+    )
+    candidates: List[Candidate] = []
+    if args.machine_ad:
+        candidates.extend(
+            parse_machine_ads(read_ad_text(args.machine_ad, "machine ad"), args.machine_ad, module)
+        )
+    if args.machine_ads:
+        candidates.extend(load_machine_ads(args.machine_ads, module))
+    if args.config:
+        from ..frontend.candidates import candidates as config_candidates
+        from ..frontend.config import load_config_file
+
+        candidates.extend(config_candidates(load_config_file(args.config)))
+    config = read_glidein_config(args.glidein_config) if args.glidein_config else {}
+    results = explain_candidates(job, candidates, terms, module, sandbox, argv, config, args.reveal_sandbox)
+    if args.format == "json":
+        for note in job_notes:
+            print("note: {}".format(note), file=sys.stderr)
+        print(json.dumps(results, indent=2, sort_keys=True))
+    else:
+        print(_table_text(results, job_notes))
+    sys.stdout.flush()
+    ok = any(item["plan"] is not None and item["plan"]["error"] is None for item in results)
+    return 0 if ok else 1
