@@ -457,3 +457,17 @@ def test_split_args_v2_unterminated_quote():
     """New-syntax arguments with an open quote are an error, not a guess."""
     with pytest.raises(submit.SubmitError, match="unterminated single quote"):
         submit.split_args_v2("a 'b")
+
+
+def test_user_guide_before_you_submit(capsys):
+    """The user guide's example output is what explain prints for the shipped example files."""
+    argv = [
+        "explain", "--submit", str(ROOT / "docs" / "examples" / "job.sub"),
+        "--machine-ads", str(ROOT / "docs" / "examples" / "slots.ads"), "--start-config", START_CONFIG,
+    ]  # fmt: skip
+    assert 0 == main(argv)
+    out = capsys.readouterr().out
+    guide = (ROOT / "docs" / "guides" / "user.md").read_text(encoding="utf-8")
+    first = out.splitlines()[0]
+    last = out.rstrip("\n").splitlines()[-2:]
+    assert first + "\n...\n" + "\n".join(last) + "\n```" in guide
