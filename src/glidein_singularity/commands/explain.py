@@ -4,7 +4,7 @@ Reads a job ad and a machine ad (``condor_q -l`` / ``condor_status -l`` text, or
 ``.job.ad``/``.machine.ad``), optionally a ``glidein_config``, and prints the plan as a table or as JSON
 with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons`` and
 ``error``. Host paths (images, bind sources) are probed on the machine where it runs. The environment is
-the current one plus the job's own ``Environment``. Exit status 0 for a plan, 1 for a refusal.
+the current one plus the job's own ``Environment``.
 
 Before submitting: ``--submit FILE`` (a condor_submit file, read with the htcondor2 bindings when they
 are importable) or ``--job-ad``, against candidates from ``--machine-ads FILE`` (``condor_status -l``
@@ -12,8 +12,10 @@ ads separated by blank lines, or ``condor_status -json``) and/or ``--config YAML
 x factory entry, as the glidein would advertise itself). For each candidate it says whether the job
 matches (our START term, the slot's own START, the job's requirements, with HTCondor's ClassAd
 library), why not in words, and for a match the plan. JSON: a list of ``glidein``, ``matched``,
-``why_not`` (sentences), ``plan`` (the object above, or null) and ``notes``. Exit status 0 when at
-least one glidein matches with a plan, 1 when none does, 2 for a usage error.
+``why_not`` (sentences), ``plan`` (the object above, or null) and ``notes``.
+
+Exit status: 0 for a plan, 1 for a refusal; with candidates, 0 when at least one glidein matches with a
+plan, 1 when none does; 2 for a usage error.
 """
 
 import argparse
@@ -56,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sandbox",
         metavar="DIR",
-        help="the job directory (default: _CONDOR_SCRATCH_DIR, else the current directory)",
+        help="the job directory (default: _CONDOR_SCRATCH_DIR, else the current directory; with --submit or "
+        "candidates: /var/lib/condor/execute/dir_1)",
     )
     parser.add_argument(
         "--reveal-sandbox",
