@@ -471,3 +471,25 @@ def test_user_guide_before_you_submit(capsys):
     first = out.splitlines()[0]
     last = out.rstrip("\n").splitlines()[-2:]
     assert first + "\n...\n" + "\n".join(last) + "\n```" in guide
+
+
+def test_console_script_and_lazy_imports(tmp_path):
+    """The installed console script runs the submit path; importing explain loads no admin-side library."""
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("glidein-singularity")
+    assert script is not None
+    sub = tmp_path / "job.sub"
+    sub.write_text(PLAIN)
+    argv = [script, "explain", "--submit", str(sub), "--config", EXAMPLE, "--start-config", START_CONFIG]
+    done = subprocess.run([*argv, "--format", "json"], capture_output=True, text=True, check=False)
+    assert 0 == done.returncode, done.stderr
+    assert list(PAIRS) == [item["glidein"] for item in json.loads(done.stdout)]
+    probe = (
+        "import sys, glidein_singularity.commands.explain, glidein_singularity.commands._explain_candidates;"
+        "print(sorted(m for m in ('yaml', 'jinja2', 'htcondor2', 'classad2') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "[]\n" == loaded.stdout
