@@ -25,7 +25,7 @@ from .startexpr import CONFIG_NAME, start_term
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
     "CONFIG_SEARCH",
@@ -107,8 +107,8 @@ def find_start_config(given: "Optional[str]" = None) -> str:
     raise GlideinSingularityError(msg)
 
 
-def load_start_terms(given: "Optional[str]" = None) -> "Dict[str, str]":
-    """The expanded START sub-terms (``startexpr.SUBTERMS``) of the configuration file."""
+def load_start_terms(given: "Optional[str]" = None) -> "Tuple[str, Dict[str, str]]":
+    """``startexpr.start_term`` of the START configuration file (``find_start_config``)."""
     path = find_start_config(given)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -117,7 +117,7 @@ def load_start_terms(given: "Optional[str]" = None) -> "Dict[str, str]":
         msg = "cannot read the START configuration {}: {}".format(path, exc.strerror or exc)
         raise GlideinSingularityError(msg) from exc
     try:
-        return start_term(text)[1]
+        return start_term(text)
     except ValueError as exc:
         msg = "{}: {}".format(path, exc)
         raise GlideinSingularityError(msg) from exc
@@ -296,65 +296,75 @@ def _cannot_run(scope: _Scope) -> str:
     return "HAS_SINGULARITY is {}".format(scope.value("HAS_SINGULARITY", machine))
 
 
-def _start_why_not(scope: _Scope, terms: "Mapping[str, str]") -> "List[str]":
-    """The GS_START sub-terms that are false, in words (empty when GS_START is true)."""
-    if _is_true(scope.on_machine(terms["GS_START"])):
-        return []
-    reasons = []
-    can_run = _is_true(scope.on_machine(terms["GS_CAN_RUN_CONTAINERS"]))
+def _image_why_not(scope: _Scope, terms: "Mapping[str, str]", can_run: bool) -> str:
     image = scope.job.get("SingularityImage")
-    required_os = scope.job.get("REQUIRED_OS")
-    if not _is_true(scope.on_machine(terms["GS_START_IMAGE"])):
-        if not can_run:
-            reasons.append(
-                'the job names the image "{}" but the glidein cannot run containers ({})'.format(
-                    image, _cannot_run(scope)
-                )
-            )
-        elif not _is_true(scope.on_machine(terms["GS_JOB_IMAGE_KIND_ALLOWED"])):
-            restrictions = scope.on_machine(terms["GS_SLOT_RESTRICTIONS"])
-            if _is_true(scope.on_machine(terms["GS_JOB_IMAGE_IS_REMOTE"])):
-                template = 'the image "{}" is remote but SINGULARITY_IMAGE_RESTRICTIONS is "{}" (no "remote")'
-            else:
-                template = 'the image "{}" is not under /cvmfs but SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
-            reasons.append(template.format(image, restrictions))
-        elif not _is_true(scope.on_machine(terms["GS_JOB_IMAGE_SOURCE_ALLOWED"])):
-            reasons.append(
-                'the image "{}" is not an allowed image source here (GS_IMAGE_ALLOW_REGEX {}, '
-                "GS_IMAGE_DENY_REGEX {})".format(
-                    image,
-                    scope.value("GS_IMAGE_ALLOW_REGEX", scope.machine),
-                    scope.value("GS_IMAGE_DENY_REGEX", scope.machine),
-                )
-            )
-        else:
-            reasons.append("the START term GS_START_IMAGE is not true for the image {!r}".format(image))
-    if not _is_true(scope.on_machine(terms["GS_START_OS"])):
-        os_list = scope.machine.get("SINGULARITY_OS_LIST")
-        if not can_run:
-            reasons.append(
-                'the job\'s REQUIRED_OS "{}" needs containers but the glidein cannot run them ({})'.format(
-                    required_os, _cannot_run(scope)
-                )
-            )
-        elif not isinstance(os_list, str):
-            reasons.append(
-                'the job\'s REQUIRED_OS "{}" is not served: the glidein advertises no '
-                "SINGULARITY_OS_LIST".format(required_os)
-            )
-        else:
-            reasons.append(
-                'the job\'s REQUIRED_OS "{}" is not served: SINGULARITY_OS_LIST is "{}"'.format(
-                    required_os, os_list
-                )
-            )
-    if not _is_true(scope.on_machine(terms["GS_START_REQUIRED"])):
-        reasons.append(
-            'the glidein requires containers (GWMS_SINGULARITY_STATUS is "REQUIRED") but cannot run them '
-            "({})".format(_cannot_run(scope))
+    if not can_run:
+        return 'the job names the image "{}" but the glidein cannot run containers ({})'.format(
+            image, _cannot_run(scope)
         )
+    if "GS_JOB_IMAGE_KIND_ALLOWED" in terms and not _is_true(
+        scope.on_machine(terms["GS_JOB_IMAGE_KIND_ALLOWED"])
+    ):
+        restrictions = scope.on_machine(terms.get("GS_SLOT_RESTRICTIONS", "undefined"))
+        if _is_true(scope.on_machine(terms.get("GS_JOB_IMAGE_IS_REMOTE", "false"))):
+            template = 'the image "{}" is remote but SINGULARITY_IMAGE_RESTRICTIONS is "{}" (no "remote")'
+        else:
+            template = 'the image "{}" is not under /cvmfs but SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
+        return template.format(image, restrictions)
+    if "GS_JOB_IMAGE_SOURCE_ALLOWED" in terms and not _is_true(
+        scope.on_machine(terms["GS_JOB_IMAGE_SOURCE_ALLOWED"])
+    ):
+        return (
+            'the image "{}" is not an allowed image source here (GS_IMAGE_ALLOW_REGEX {}, '
+            "GS_IMAGE_DENY_REGEX {})".format(
+                image,
+                scope.value("GS_IMAGE_ALLOW_REGEX", scope.machine),
+                scope.value("GS_IMAGE_DENY_REGEX", scope.machine),
+            )
+        )
+    return "the START term GS_START_IMAGE is false for the image {!r}".format(image)
+
+
+def _os_why_not(scope: _Scope, can_run: bool) -> str:
+    required_os = scope.job.get("REQUIRED_OS")
+    os_list = scope.machine.get("SINGULARITY_OS_LIST")
+    if not can_run:
+        return 'the job\'s REQUIRED_OS "{}" needs containers but the glidein cannot run them ({})'.format(
+            required_os, _cannot_run(scope)
+        )
+    if not isinstance(os_list, str):
+        return (
+            'the job\'s REQUIRED_OS "{}" is not served: the glidein advertises no SINGULARITY_OS_LIST'.format(
+                required_os
+            )
+        )
+    return 'the job\'s REQUIRED_OS "{}" is not served: SINGULARITY_OS_LIST is "{}"'.format(
+        required_os, os_list
+    )
+
+
+def _start_why_not(scope: _Scope, gs_start: str, terms: "Mapping[str, str]") -> "List[str]":
+    """The GS_START sub-terms that are false, in words (empty when GS_START is true)."""
+    if _is_true(scope.on_machine(gs_start)):
+        return []
+    can_run = _is_true(scope.on_machine(terms.get("GS_CAN_RUN_CONTAINERS", "false")))
+    reasons = []
+    for name, expr in terms.items():
+        if not name.startswith("GS_START_") or _is_true(scope.on_machine(expr)):
+            continue
+        if name == "GS_START_IMAGE":
+            reasons.append(_image_why_not(scope, terms, can_run))
+        elif name == "GS_START_OS":
+            reasons.append(_os_why_not(scope, can_run))
+        elif name == "GS_START_REQUIRED":
+            reasons.append(
+                'the glidein requires containers (GWMS_SINGULARITY_STATUS is "REQUIRED") but cannot run '
+                "them ({})".format(_cannot_run(scope))
+            )
+        else:
+            reasons.append("the START term {} is false for this job".format(name))
     if not reasons:
-        reasons.append("the START term GS_START is not true: {}".format(terms["GS_START"]))
+        reasons.append("the START term GS_START is false for this job")
     return reasons
 
 
@@ -362,14 +372,17 @@ def match(
     job_text: str,
     requirements: "Iterable[str]",
     candidate: Candidate,
-    terms: "Mapping[str, str]",
+    start: "Tuple[str, Mapping[str, str]]",
     module: "Any",
 ) -> MatchResult:
-    """Match the job (old-ClassAd text and its requirements clauses) against one candidate."""
+    """Match the job (old-ClassAd text and its requirements clauses) against one candidate.
+
+    ``start``: ``startexpr.start_term`` of the START configuration (``load_start_terms``).
+    """
     if candidate.failure is not None:
         return MatchResult(["the glidein does not start: {}".format(candidate.failure)], ())
     scope = _Scope(module, job_text, candidate.text)
-    why_not = _start_why_not(scope, terms)
+    why_not = _start_why_not(scope, start[0], start[1])
     notes: List[str] = []
     if candidate.source == "ads" and "Requirements" in scope.machine:
         own = str(scope.machine.lookup("Requirements"))

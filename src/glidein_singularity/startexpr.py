@@ -6,7 +6,9 @@ The HTCondor configuration file in ``condor_config.d/`` is what execution points
 ``$(NAME)`` references the way ``condor_config_val`` does, so ``expand("$(GS_START)", table)`` is the
 expression a slot appends to its ``START``.
 
-``SUBTERMS`` names the macros ``explain`` evaluates one by one to say in words why a slot refuses a job.
+``SUBTERMS`` names the macros ``explain`` evaluates one by one to say in words why a slot refuses a job;
+``start_term`` also expands every other ``GS_START_*`` macro, so a term added to the file is reported
+by name even before ``explain`` has words for it.
 """
 
 import re
@@ -77,7 +79,11 @@ def expand(value: str, table: "Mapping[str, str]") -> str:
 
 
 def start_term(text: str) -> "Tuple[str, Dict[str, str]]":
-    """Return the expanded ``GS_START`` and every expanded ``SUBTERMS`` macro of the configuration text."""
+    """Return the expanded ``GS_START`` and the expanded ``SUBTERMS`` and ``GS_START_*`` macros (file order).
+
+    A ``SUBTERMS`` name the file does not define is left out; ``GS_START`` itself must be defined.
+    """
     table = parse_macros(text)
-    terms = {name: expand("$({})".format(name), table) for name in SUBTERMS}
-    return terms["GS_START"], terms
+    names = [name for name in table if name in SUBTERMS or name.startswith("GS_START_")]
+    terms = {name: expand("$({})".format(name), table) for name in names}
+    return expand("$(GS_START)", table), terms

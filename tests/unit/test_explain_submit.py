@@ -493,3 +493,21 @@ def test_console_script_and_lazy_imports(tmp_path):
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "[]\n" == loaded.stdout
+
+
+def test_a_new_start_term_is_reported_by_name(tmp_path, capsys):
+    """A GS_START_* term explain has no words for yet is still named when it refuses the job."""
+    config = tmp_path / "start.config"
+    config.write_text(
+        pathlib.Path(START_CONFIG).read_text()
+        + "GS_START_FOO = (TARGET.Foo =!= 1)\nGS_START = ($(GS_START_IMAGE) && $(GS_START_FOO))\n"
+    )
+    ads = tmp_path / "one.ads"
+    ads.write_text('Name = "a"\nHAS_SINGULARITY = false\n')
+    sub = tmp_path / "job.sub"
+    sub.write_text("executable = x\n+Foo = 1\nqueue\n")
+    argv = ["explain", "--submit", str(sub), "--machine-ads", str(ads), "--start-config", str(config)]
+    assert 1 == main([*argv, "--format", "json"])
+    assert ["the START term GS_START_FOO is false for this job"] == json.loads(capsys.readouterr().out)[0][
+        "why_not"
+    ]

@@ -108,7 +108,7 @@ def _gpu_ad_text(job: SubmitJob, candidate: Candidate, module: "Any") -> "Tuple[
 def explain_candidates(
     job: SubmitJob,
     candidates: "List[Candidate]",
-    terms: "Dict[str, str]",
+    start: "Tuple[str, Dict[str, str]]",
     module: "Any",
     sandbox: str,
     argv: "List[str]",
@@ -123,7 +123,7 @@ def explain_candidates(
     local = make_probe()
     results = []
     for candidate in candidates:
-        result = match(job.ad_text(), job.requirements, candidate, terms, module)
+        result = match(job.ad_text(), job.requirements, candidate, start, module)
         notes = [*candidate.notes, *result.notes]
         data = None
         if result.matched:
@@ -172,7 +172,7 @@ def _table_text(results: "List[Dict[str, Any]]", job_notes: "List[str]") -> str:
 def run(args: argparse.Namespace) -> int:
     """The ``explain`` run for a submit file or several candidates; see the module docstring."""
     module = classad_module()
-    terms = load_start_terms(args.start_config)
+    start = load_start_terms(args.start_config)
     sandbox = args.sandbox or SANDBOX
     job_notes: List[str] = []
     if args.submit:
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
         candidates.extend(config_candidates(load_config_file(args.config)))
     config = read_glidein_config(args.glidein_config) if args.glidein_config else {}
-    results = explain_candidates(job, candidates, terms, module, sandbox, argv, config, args.reveal_sandbox)
+    results = explain_candidates(job, candidates, start, module, sandbox, argv, config, args.reveal_sandbox)
     if args.format == "json":
         for note in job_notes:
             print("note: {}".format(note), file=sys.stderr)
