@@ -316,6 +316,18 @@ BAD = [
         id="source-pattern",
     ),
     pytest.param(
+        "frontend:\n  global:\n    denied_image_sources: ['docker://a/*,docker://b/*']\n",
+        "fe.yaml:3: frontend.global.denied_image_sources: 'docker://a/*,docker://b/*' contains ',' which the "
+        "GlideinWMS comma list cannot carry",
+        id="source-pattern-comma",
+    ),
+    pytest.param(
+        "frontend:\n  global:\n    allowed_image_sources: []\n",
+        "fe.yaml:3: frontend.global.allowed_image_sources: an empty list renders as an unset "
+        "GS_ALLOWED_IMAGE_SOURCES (no restriction on the glidein): remove the key, or list patterns",
+        id="source-list-empty",
+    ),
+    pytest.param(
         "factory:\n  global:\n    singularity_bin: osg\n",
         "fe.yaml:3: factory.global.singularity_bin: 'osg' is not one of CONDOR, OSG, PATH (did you mean "
         "'OSG'?) "

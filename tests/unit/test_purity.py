@@ -6,7 +6,17 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "src" / "glidein_singularity"
-PURE_MODULES = ("policy", "images", "classad", "plan", "attributes", "_record", "errors", "startexpr")
+PURE_MODULES = (
+    "policy",
+    "images",
+    "classad",
+    "plan",
+    "attributes",
+    "_record",
+    "errors",
+    "startexpr",
+    "sources",
+)
 BANNED_IMPORTS = {"os", "subprocess", "io", "shutil", "pathlib", "tempfile", "socket", "glob"}
 BANNED_CALLS = {"open", "print", "input", "exec", "eval"}
 
@@ -33,7 +43,7 @@ def test_pure_module_does_no_io(name):
     assert [] == _violations(PACKAGE / (name + ".py"))
 
 
-WRAPPER_HOT_PATH = ("_record", "classad", "images", "plan", "ads", "errors", "node/wrapper")
+WRAPPER_HOT_PATH = ("_record", "classad", "images", "plan", "sources", "ads", "errors", "node/wrapper")
 SLOW_IMPORTS = {
     "typing",
     "re",

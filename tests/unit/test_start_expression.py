@@ -111,6 +111,46 @@ def start(slot: dict[str, object], job: dict[str, object]) -> object:
         pytest.param(REQUIRED_SLOT, {}, True, id="required-slot-working"),
         pytest.param(dict(REQUIRED_SLOT, HAS_SINGULARITY=False), {}, False, id="required-slot-broken"),
         pytest.param(dict(REQUIRED_SLOT, GS_HEALTHY=False), {}, False, id="required-slot-unhealthy"),
+        pytest.param(
+            CONTAINER_SLOT, {"Environment": "A=1 LD_PRELOAD=./x.so"}, False, id="job-sets-ld-preload"
+        ),
+        pytest.param(
+            CONTAINER_SLOT, {"Environment": "LD_LIBRARY_PATH=. B=2"}, False, id="job-sets-ld-library-path"
+        ),
+        pytest.param(CONTAINER_SLOT, {"Env": "A=1;LD_AUDIT=/srv/a.so"}, False, id="old-env-sets-ld-audit"),
+        pytest.param(CONTAINER_SLOT, {"Environment": "MY_LD_PRELOAD=1 X=LOCPATH"}, True, id="similar-names"),
+        pytest.param(CONTAINER_SLOT, {"Environment": 7}, True, id="environment-not-a-string"),
+        pytest.param(
+            NO_CONTAINER_SLOT, {"Environment": "LD_PRELOAD=./x.so"}, True, id="loader-vars-on-bare-slot"
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_IMAGE_ALLOW_REGEX="(?s)^(docker://docker[.]io/atlas/.*([:@].*)?)(?!.)"),
+            {"SingularityImage": "docker://atlas/athena:22"},
+            False,
+            id="allow-regex-on-canonical-needs-remote",
+        ),
+        pytest.param(
+            dict(
+                CONTAINER_SLOT,
+                SINGULARITY_IMAGE_RESTRICTIONS="remote",
+                GS_IMAGE_ALLOW_REGEX="(?s)^(docker://docker[.]io/atlas/.*([:@].*)?)(?!.)",
+            ),
+            {"SingularityImage": "docker://atlas/athena:22"},
+            True,
+            id="allow-regex-on-canonical",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_IMAGE_DENY_REGEX="(?s)^(/cvmfs/bad/.*)(?!.)"),
+            {"SingularityImage": "/cvmfs//bad/./img"},
+            False,
+            id="deny-regex-sees-through-spelling",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_IMAGE_DENY_REGEX="(?s)^(/cvmfs/bad/.*)(?!.)"),
+            {"SingularityImage": "/cvmfs/ok/../bad/img"},
+            False,
+            id="policy-refuses-dotdot",
+        ),
     ],
 )
 def test_start_term(slot: dict[str, object], job: dict[str, object], expected: bool) -> None:

@@ -491,6 +491,15 @@ class _Parser:
                 check = _ITEM_CHECKS.get(key)
                 if value is not None and check is not None:
                     value = self._checked_items(value, node, sub, check)
+                if value == () and key in ("allowed_image_sources", "denied_image_sources"):
+                    self.report(
+                        "GS101",
+                        node.line,
+                        sub,
+                        "an empty list renders as an unset {} (no restriction on the glidein): remove the "
+                        "key, or list patterns".format(spec.attr),
+                    )
+                    value = None
             else:
                 value = self.text(node, sub)
                 problem = None
