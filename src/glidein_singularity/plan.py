@@ -15,13 +15,18 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
 4. Image: ``+SingularityImage``, else ``REQUIRED_OS`` x ``GLIDEIN_REQUIRED_OS`` in the job's order* looked
    up in ``SINGULARITY_IMAGES_DICT``, else the default keys. ``SINGULARITY_IMAGE_RESTRICTIONS`` apply to
    every image*, also after symlinks are resolved*; a CVMFS directory image is pinned to its real path.
+   The image-source lists (``sources``; machine ad or glidein_config only, never the environment) apply
+   to every image, as written and resolved*: a refused image is requeued (``job_caused`` when the job
+   named it), never run bare. URIs other than docker, oras, library, shub, http(s) are refused*.
 5. Options ``exec --home <sandbox>:/srv --pwd /srv --contain --ipc`` + ``--pid`` (unless
    ``SINGULARITY_DISABLE_PID_NAMESPACES=1`` or the machine ad has ``GS_PID_NAMESPACES = false``) +
    ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``) + ``GLIDEIN_SINGULARITY_OPTS``;
    one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
    ``GS_OVERLAY`` not true) only targets present in the image*.
 6. Environment policy ``GLIDEIN_CONTAINER_ENV``; the job's own ``Environment`` is always preserved*;
-   ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*.
+   ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*, and the job's ``PATH`` and loader
+   variables (``LOADER_VARS``) reach the job inside only, never the runtime process*. What the job set
+   is judged by ``job_set_names`` (wider than our own reading of ``Environment``).
 7. When the wrapper-error file is in the sandbox, the container starts ``/bin/sh -c 'rm -f -- "$0" &&
    exec "$@"' /srv/<error file> <job argv>``: the wrapper writes the file before exec, so if the runtime
    dies before the job starts HTCondor finds it and requeues the job*.
@@ -63,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
 
     from .classad import Ad, Value
+    from .sources import SourcePolicy
 
 __all__ = [
     "DEFAULT_BINDS",
@@ -79,6 +85,7 @@ __all__ = [
     "Paths",
     "Refusal",
     "job_environment",
+    "job_set_names",
     "plan",
     "split_options",
 ]
@@ -130,6 +137,12 @@ PATH_VARS = (
 )
 TMP_VARS = ("TMP", "TEMP", "TEMPDIR", "OSG_WN_TMP")
 CLEARED_PATHS = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
+#: Variables that make the dynamic loader or libc load files: when the job sets them they reach the
+#: job inside the container, never the runtime process outside (whatever the environment policy).
+LOADER_VARS = ("LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "LOCPATH", "GCONV_PATH")
+#: URI schemes of images the runtime fetches; anything else (``instance://`` joins a running container
+#: of the same user) is refused.
+IMAGE_SCHEMES = ("docker", "oras", "library", "shub", "http", "https")
 PROTECTED_PREFIXES = ("APPTAINER_", "SINGULARITY_", "APPTAINERENV_", "SINGULARITYENV_")
 ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
 GWMS_SET = (
@@ -169,6 +182,15 @@ OSG_SET = (
     "X509_USER_PROXY",
 )
 DEFAULT_FAILURE_SLEEP = 600
+#: The image-source lists (``sources.SETTINGS``; spelled here so the module is imported only when set).
+SOURCE_SETTINGS = (
+    "GS_ALLOWED_IMAGE_SOURCES",
+    "GS_DENIED_IMAGE_SOURCES",
+    "GS_ENTRY_ALLOWED_IMAGE_SOURCES",
+    "GS_ENTRY_DENIED_IMAGE_SOURCES",
+)
+#: Environment names the wrapper reads as node facts (besides the settings): a job must not set them.
+WRAPPER_ENV_NAMES = ("GS_GLIDEIN_CONFIG", "GS_WRAPPER_VERBOSE", "PATH")
 
 
 class PathInfo(Record):
@@ -273,22 +295,33 @@ class LaunchPlan(Record):
 
 
 class Refusal(Record):
-    """The job cannot run here: one-line message, reasons, and whether HTCondor should requeue it."""
+    """The job cannot run here: one-line message, reasons, and whether HTCondor should requeue it.
 
-    __slots__ = _fields = ("message", "reasons", "requeue")
+    ``job_caused``: requeued, but because of what the job asked for (an image this glidein's source
+    policy forbids), not because the node is broken: the wrapper does not count it as a node failure.
+    """
+
+    __slots__ = _fields = ("message", "reasons", "requeue", "job_caused")
     message: str
     reasons: "Tuple[str, ...]"
     requeue: bool
+    job_caused: bool
 
-    def __init__(self, message: str, reasons: "Tuple[str, ...]", requeue: bool) -> None:
-        Record.__init__(self, message, reasons, requeue)
+    def __init__(
+        self, message: str, reasons: "Tuple[str, ...]", requeue: bool, job_caused: bool = False
+    ) -> None:
+        Record.__init__(self, message, reasons, requeue, job_caused)
 
 
 class _Fail(Exception):
-    def __init__(self, message: str, requeue: bool = True) -> None:
+    def __init__(
+        self, message: str, requeue: bool = True, job_caused: bool = False, bare_ok: bool = True
+    ) -> None:
         Exception.__init__(self, message)
         self.message = message
         self.requeue = requeue
+        self.job_caused = job_caused
+        self.bare_ok = bare_ok  # PREFERRED may run the job bare instead
 
 
 # --- reading ads and settings ----------------------------------------------------------------------
@@ -338,6 +371,17 @@ _SETTINGS = (
     ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ega", ""),
     ("failure_sleep", "GS_WRAPPER_FAILURE_SLEEP", "eg", str(DEFAULT_FAILURE_SLEEP)),
     ("failure_marker", "GS_FAILURE_MARKER", "eg", ""),
+    # image-source policy: admin settings only (never the environment, which the job shares)
+    ("allowed_sources", SOURCE_SETTINGS[0], "ag", ""),
+    ("denied_sources", SOURCE_SETTINGS[1], "ag", ""),
+    ("entry_allowed_sources", SOURCE_SETTINGS[2], "ag", ""),
+    ("entry_denied_sources", SOURCE_SETTINGS[3], "ag", ""),
+)
+
+
+#: Every environment name whose value the wrapper would trust if the job had not set it.
+SENSITIVE_NAMES = frozenset(
+    [row[1] for row in _SETTINGS if "e" in row[2]] + list(INSIDE_MARKERS) + list(WRAPPER_ENV_NAMES)
 )
 
 
@@ -357,6 +401,10 @@ class NodeSettings(Record):
     disable_pid_namespaces: str
     failure_sleep: str
     failure_marker: str
+    allowed_sources: str
+    denied_sources: str
+    entry_allowed_sources: str
+    entry_denied_sources: str
     reasons: "Tuple[str, ...]"
 
     def __init__(self, reasons: "Iterable[str]" = (), **values: str) -> None:
@@ -403,6 +451,20 @@ class NodeSettings(Record):
                     break
             values[field] = default if found is None else found
         return cls(reasons, **values)
+
+    def source_policy(self) -> "Optional[SourcePolicy]":
+        """The image-source policy these settings set, or None when no list is set (all images allowed)."""
+        texts = (
+            self.allowed_sources,
+            self.denied_sources,
+            self.entry_allowed_sources,
+            self.entry_denied_sources,
+        )
+        if not any(text.strip(", \t") for text in texts):
+            return None
+        from .sources import SourcePolicy  # only now: most glideins set no lists
+
+        return SourcePolicy.from_settings(dict(zip(SOURCE_SETTINGS, texts)))
 
 
 # --- the job's own environment ---------------------------------------------------------------------
@@ -476,6 +538,43 @@ def job_environment(job_ad: "Ad") -> "Tuple[Dict[str, str], Tuple[str, ...]]":
                 else:
                     warnings.append("the job's Env item {!r} is not NAME=value: ignored".format(item))
     return result, tuple(warnings)
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _mentioned_names(text: str) -> "Set[str]":
+    """Every maximal run of name characters written right before an ``=`` (a superset of the names)."""
+    names = set()
+    pos = text.find("=")
+    while pos != -1:
+        start = pos
+        while start > 0 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        if start < pos:
+            names.add(text[start:pos])
+        pos = text.find("=", pos + 1)
+    return names
+
+
+def job_set_names(job_ad: "Ad") -> "FrozenSet[str]":
+    """Names the job may have set in its environment: never trust the environment's value of these.
+
+    HTCondor's reading of ``Environment``/``Env`` and ours could differ, so this is deliberately wider
+    than ``job_environment``: every ``NAME=`` written anywhere in either attribute counts, and when
+    either is not a plain string (an expression HTCondor evaluates) every setting name counts.
+    """
+    names = set(job_environment(job_ad)[0])
+    for attribute in ("Environment", "Env"):
+        if attribute not in job_ad:
+            continue
+        value = job_ad.get(attribute)
+        if not isinstance(value, str) and value is not UNDEFINED:
+            names.update(SENSITIVE_NAMES)
+        names.update(_mentioned_names(job_ad.raw(attribute) or ""))
+        if isinstance(value, str):
+            names.update(_mentioned_names(value))
+    return frozenset(names)
 
 
 # --- small helpers ---------------------------------------------------------------------------------
@@ -562,6 +661,7 @@ def plan(
     argv = tuple(argv)
     reasons = list(settings.reasons)
     job_env, env_warnings = job_environment(job_ad)
+    job_set = job_set_names(job_ad)
     reasons.extend(env_warnings)
     if not argv:
         return Refusal("the wrapper got no job command (empty argv)", tuple(reasons), True)
@@ -570,7 +670,7 @@ def plan(
     job_image: Optional[str] = None
     if isinstance(raw_image, str):
         if raw_image:
-            problem = image_syntax_problem(raw_image)
+            problem = image_syntax_problem(raw_image) or _scheme_problem(raw_image)
             if problem is not None:
                 return Refusal("the job's SingularityImage is unusable: " + problem, tuple(reasons), False)
             job_image = raw_image
@@ -580,7 +680,7 @@ def plan(
 
     for marker in INSIDE_MARKERS:
         if environ.get(marker):
-            if marker in job_env:
+            if marker in job_set:
                 reasons.append("ignored {} set by the job's own Environment".format(marker))
                 continue
             if job_image is not None:
@@ -622,13 +722,13 @@ def plan(
             job_ad, machine_ad, settings, environ, argv, paths, job_image, job_env, runtime, container_reasons
         )
     except _Fail as fail:
-        if preferred:
+        if preferred and fail.bare_ok:
             reasons.append(
                 "{}; GWMS_SINGULARITY_STATUS is PREFERRED and the job names no image: running without a "
                 "container".format(fail.message)
             )
             return _bare(argv, reasons)
-        return Refusal(fail.message, tuple(container_reasons), fail.requeue)
+        return Refusal(fail.message, tuple(container_reasons), fail.requeue, fail.job_caused)
     if preferred:
         fallback = _bare(argv, [*reasons, "fallback if the runtime cannot be executed (PREFERRED)"])
         result = result._replace(fallback=fallback)
@@ -653,7 +753,7 @@ def _choose_image(
         )
     except ImageError as exc:
         raise _Fail(str(exc)) from exc
-    problem = image_syntax_problem(choice.image)
+    problem = image_syntax_problem(choice.image) or _scheme_problem(choice.image)
     if problem is not None:
         msg = "SINGULARITY_IMAGES_DICT key {}: {}".format(choice.key, problem)
         raise _Fail(msg)
@@ -693,7 +793,11 @@ def _container(
     problem = check_restrictions(ref, restrictions, mount_dir)
     if problem is not None:
         raise _Fail(problem)
-    image, image_root, in_cvmfs = _resolve_image(ref, sandbox, restrictions, mount_dir, probe, reasons)
+    sources = settings.source_policy()
+    _check_source(sources, ref, None, mount_dir, job_image is not None)
+    image, image_root, in_cvmfs = _resolve_image(
+        ref, sandbox, restrictions, sources, mount_dir, probe, job_image is not None, reasons
+    )
 
     options = ["exec", "--home", sandbox + ":" + INSIDE_DIR, "--pwd", INSIDE_DIR, "--contain", "--ipc"]
     if settings.disable_pid_namespaces.strip() == "1":
@@ -770,7 +874,15 @@ def _container(
     tail.extend(job_argv)
 
     env_set, env_unset = _environment(
-        environ, job_env, policy, cleanenv, settings, rewriter, bool(gpu_flags), reasons
+        environ,
+        job_env,
+        job_set_names(job_ad),
+        policy,
+        cleanenv,
+        settings,
+        rewriter,
+        bool(gpu_flags),
+        reasons,
     )
     return LaunchPlan(
         True,
@@ -784,12 +896,40 @@ def _container(
     )
 
 
+def _scheme_problem(ref: str) -> "Optional[str]":
+    scheme, sep, _ = ref.partition("://")
+    if not sep or not scheme or scheme.lower() == "file" or scheme.lower() in IMAGE_SCHEMES:
+        return None
+    return 'image "{}" has the URI scheme "{}"; images are local paths or {} URIs'.format(
+        ref, scheme, ", ".join(IMAGE_SCHEMES)
+    )
+
+
+def _check_source(
+    sources: "Optional[SourcePolicy]",
+    ref: str,
+    real: "Optional[str]",
+    mount_dir: "Optional[str]",
+    job_named: bool,
+) -> None:
+    """Raise _Fail when the image-source policy refuses the image (requeued: other glideins may allow it)."""
+    if sources is None:
+        return
+    problem = sources.problem(ref, real, mount_dir)
+    if problem is not None:
+        where = "the job's SingularityImage" if job_named else "the SINGULARITY_IMAGES_DICT image"
+        msg = "{} is not an allowed image source: {}".format(where, problem)
+        raise _Fail(msg, job_caused=job_named, bare_ok=False)
+
+
 def _resolve_image(
     ref: str,
     sandbox: str,
     restrictions: "FrozenSet[str]",
+    sources: "Optional[SourcePolicy]",
     mount_dir: "Optional[str]",
     probe: "Callable[[str], PathInfo]",
+    job_named: bool,
     reasons: "List[str]",
 ) -> "Tuple[str, Optional[str], bool]":
     """Return (image argument, directory image root or None, whether it is in CVMFS)."""
@@ -808,6 +948,7 @@ def _resolve_image(
     if "cvmfs" in restrictions and not is_cvmfs_path(real, mount_dir):
         msg = 'image "{}" resolves to {}, which is not under /cvmfs; SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
         raise _Fail(msg.format(ref, real, ",".join(sorted(restrictions))))
+    _check_source(sources, ref, real, mount_dir, job_named)
     image = local
     if in_cvmfs and info.is_dir and real != local:
         image = real
@@ -909,6 +1050,7 @@ def _binds(
 def _environment(
     environ: "Mapping[str, str]",
     job_env: "Dict[str, str]",
+    job_set: "FrozenSet[str]",
     policy: "FrozenSet[str]",
     cleanenv: bool,
     settings: NodeSettings,
@@ -928,6 +1070,12 @@ def _environment(
             unset.append(name)
 
     protected = [name for name in job_env if name.startswith(PROTECTED_PREFIXES)]
+    # names HTCondor may have set from an Environment we could not read are removed too
+    protected += sorted(
+        name
+        for name in job_set
+        if name.startswith(PROTECTED_PREFIXES) and name in environ and name not in job_env
+    )
     for name in protected:
         remove(name)
     if protected:
@@ -937,12 +1085,22 @@ def _environment(
             )
         )
     clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
-    # The runtime itself searches PATH on the host (e.g. nvidia-smi for --nv): never leave it empty.
-    if (clear_paths or not environ.get("PATH")) and environ.get("PATH") != RUNTIME_PATH:
+    # The runtime itself searches PATH on the host (e.g. nvidia-smi for --nv): never leave it empty,
+    # and never the job's own (it would run the job's programs outside the container).
+    if (clear_paths or not environ.get("PATH") or "PATH" in job_env) and environ.get("PATH") != RUNTIME_PATH:
         env_set["PATH"] = RUNTIME_PATH
     if clear_paths:
         for name in CLEARED_PATHS:
             remove(name)
+    loaders = [name for name in LOADER_VARS if name in job_env and name in environ]
+    for name in loaders:
+        remove(name)  # the job's value still reaches the job: it is passed inside below
+    if loaders and not clear_paths:
+        reasons.append(
+            "{} set by the job: passed into the container only, never to the runtime".format(
+                ", ".join(loaders)
+            )
+        )
     clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]
     for name in clearlist:
         if name not in job_env:

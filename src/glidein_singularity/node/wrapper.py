@@ -11,7 +11,10 @@ cannot touch it). It reads:
 - settings (see ``plan.NodeSettings``), among them ``GS_WRAPPER_FAILURE_SLEEP`` (seconds, default 600,
   at most 3600) and ``GS_FAILURE_MARKER`` (a counter file for the health probe).
 
-Environment variables the job set in its own ``Environment`` are never used as settings.
+Environment variables the job set in its own ``Environment`` are never used as settings, nor as the
+wrapper's own facts (``GS_GLIDEIN_CONFIG``, ``PATH``): see ``plan.job_set_names``. Until the job ad is
+read nothing tells them apart, so a failure that early uses no failure marker and the default search
+path for ``condor_chirp``.
 
 Outcome:
 
@@ -101,8 +104,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _chirp(message: str, environ: "Mapping[str, str]") -> None:
-    for directory in environ.get("PATH", "").split(os.pathsep):
+#: Where condor_chirp is looked for when the job may have set PATH (it would run outside the container).
+SAFE_PATH = "/usr/libexec/condor:/usr/local/bin:/usr/bin:/bin"
+
+
+def _chirp(message: str, search_path: str) -> None:
+    for directory in search_path.split(os.pathsep):
         candidate = os.path.join(directory, "condor_chirp") if directory else ""
         if candidate and os.access(candidate, os.X_OK):
             break
@@ -195,11 +202,12 @@ def _reveal(error_file: str) -> None:
 def _fail(
     message: str,
     requeue: bool,
-    environ: "Mapping[str, str]",
+    search_path: str,
     error_file: "Optional[str]",
     sleep: str,
     marker: str,
     reveal: str = "",
+    node_fault: bool = True,
 ) -> int:
     line = _PREFIX + _one_line(message)
     print("ERROR: " + line, file=sys.stderr)
@@ -212,9 +220,9 @@ def _fail(
                 handle.write(line + "\n")
         except OSError as exc:
             print("ERROR: cannot write {}: {}".format(error_file, exc.strerror), file=sys.stderr)
-    _chirp(line, environ)
+    _chirp(line, search_path)
     if requeue:
-        if marker:
+        if marker and node_fault:
             _bump_marker(marker)
         seconds = _sleep_seconds(sleep)
         if seconds > 0:
@@ -257,24 +265,36 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             os.unlink(error_file)
         except OSError:
             pass
-    # until the settings are read (they need the ads), the node's environment gives these two
+    # Until the job ad says which variables the job set, the environment is not trusted: the sleep may
+    # come from it (at worst the job shortens its own back-off), the marker file and PATH may not.
     sleep = environ.get("GS_WRAPPER_FAILURE_SLEEP", "600")
-    marker = environ.get("GS_FAILURE_MARKER", "")
+    marker = ""
+    search_path = SAFE_PATH
     reveal = starter_cannot_see(error_file)
     try:
         from ..ads import load_ad
-        from ..plan import LaunchPlan, NodeSettings, Paths, job_environment, plan
+        from ..plan import LaunchPlan, NodeSettings, Paths, job_set_names, plan
 
         job_path = environ.get("_CONDOR_JOB_AD")
         machine_path = environ.get("_CONDOR_MACHINE_AD")
         if not job_path or not machine_path:
             missing = "_CONDOR_JOB_AD" if not job_path else "_CONDOR_MACHINE_AD"
             return _fail(
-                missing + " is not set: cannot read the ads", True, environ, error_file, sleep, marker, reveal
+                missing + " is not set: cannot read the ads",
+                True,
+                search_path,
+                error_file,
+                sleep,
+                marker,
+                reveal,
             )
         job_ad = load_ad(job_path, "job ad")
+        job_set = sorted(job_set_names(job_ad))
+        if "GS_FAILURE_MARKER" not in job_set:
+            marker = environ.get("GS_FAILURE_MARKER", "")
+        if "PATH" not in job_set and environ.get("PATH"):
+            search_path = environ["PATH"]
         machine_ad = load_ad(machine_path, "machine ad")
-        job_set = list(job_environment(job_ad)[0])
         settings = NodeSettings.from_sources(
             machine_ad, find_glidein_config(environ, job_set, args[0] if args else ""), environ, job_set
         )
@@ -294,10 +314,19 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         result = plan(job_ad, machine_ad, settings, environ, args[1:], paths)
     except Exception as exc:  # any surprise is a wrapper failure, never a job failure
         return _fail(
-            "{}: {}".format(type(exc).__name__, exc), True, environ, error_file, sleep, marker, reveal
+            "{}: {}".format(type(exc).__name__, exc), True, search_path, error_file, sleep, marker, reveal
         )
     if not isinstance(result, LaunchPlan):
-        return _fail(result.message, result.requeue, environ, error_file, sleep, marker, reveal)
+        return _fail(
+            result.message,
+            result.requeue,
+            search_path,
+            error_file,
+            sleep,
+            marker,
+            reveal,
+            node_fault=not result.job_caused,
+        )
     if marker:
         try:
             os.unlink(marker)
@@ -321,7 +350,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
                 _exec(result.fallback, environ, error_file)
             except OSError as again:
                 failure = "cannot exec {}: {}".format(result.fallback.argv[0], again.strerror or again)
-        return _fail(failure, True, environ, error_file, sleep, marker, reveal)
+        return _fail(failure, True, search_path, error_file, sleep, marker, reveal)
     return EXIT_WRAPPER_FAILURE  # pragma: no cover - execve does not return
 
 
