@@ -233,6 +233,72 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "The default is `cvmfs` as in GlideinWMS's code (its docs say `any`).",
     ),
     Attribute(
+        "GS_ALLOWED_IMAGE_SOURCES",
+        "frontend",
+        "comma list of glob patterns over canonical image references",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "The frontend group's allowed image sources (e.g. `docker://atlas/*,/cvmfs/unpacked.cern.ch/*`): "
+        "every image a job runs in, its own or from the dictionary, must match one; a local image as "
+        "written and at its real path. Blank: not set. Never read from the job's environment.",
+        "New: GlideinWMS has no image-source policy.",
+    ),
+    Attribute(
+        "GS_DENIED_IMAGE_SOURCES",
+        "frontend",
+        "comma list of glob patterns over canonical image references",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "The frontend group's denied image sources: no image may match one (also after symlinks).",
+        "New: GlideinWMS has no image-source policy.",
+    ),
+    Attribute(
+        "GS_ENTRY_ALLOWED_IMAGE_SOURCES",
+        "factory",
+        "comma list of glob patterns over canonical image references",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "The factory entry's allowed image sources; with GS_ALLOWED_IMAGE_SOURCES also set, an image must "
+        "match both (the stricter wins). A separate name, so a frontend cannot lift the site's list.",
+        "New: GlideinWMS has no image-source policy.",
+    ),
+    Attribute(
+        "GS_ENTRY_DENIED_IMAGE_SOURCES",
+        "factory",
+        "comma list of glob patterns over canonical image references",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "The factory entry's denied image sources, added to the frontend group's.",
+        "New: GlideinWMS has no image-source policy.",
+    ),
+    Attribute(
+        "GS_IMAGE_ALLOW_REGEX",
+        "glidein",
+        "regular expression",
+        "",
+        _STARTD,
+        "S",
+        "The allowed image-source lists compiled to one anchored regex over the canonical image reference "
+        "(no backslash, quote or `$` in it); the START term keeps jobs whose +SingularityImage does not "
+        "match off the slot.",
+        "New: GlideinWMS has no image-source policy.",
+    ),
+    Attribute(
+        "GS_IMAGE_DENY_REGEX",
+        "glidein",
+        "regular expression",
+        "",
+        _STARTD,
+        "S",
+        "The denied image-source lists compiled to one anchored regex; the START term keeps jobs whose "
+        "+SingularityImage matches off the slot.",
+        "New: GlideinWMS has no image-source policy.",
+    ),
+    Attribute(
         "SINGULARITY_IMAGE_REQUIRED",
         "factory/frontend",
         "true, false",

@@ -514,6 +514,39 @@ def test_restricted_image_not_listed(glidein):
     assert expected == (proc.returncode, glidein.config()["SINGULARITY_OS_LIST"])
 
 
+def test_image_source_policy_published_and_applied(glidein):
+    """The source lists and their START regexes reach the startd; a denied dict image is not served."""
+    glidein.fake()
+    glidein.write_config(
+        GLIDEIN_Singularity_Use="REQUIRED",
+        GLIDEIN_REQUIRED_OS="any",
+        GS_ALLOWED_IMAGE_SOURCES="/cvmfs/sing.org/*",
+        GS_ENTRY_DENIED_IMAGE_SOURCES="/cvmfs/sing.org/el8, docker://*:devel",
+    )
+    proc = glidein.run()
+    names = (
+        "SINGULARITY_OS_LIST",
+        "GS_ALLOWED_IMAGE_SOURCES",
+        "GS_ENTRY_DENIED_IMAGE_SOURCES",
+        "GS_IMAGE_ALLOW_REGEX",
+        "GS_IMAGE_DENY_REGEX",
+    )
+    expected = {
+        "SINGULARITY_OS_LIST": "rhel9",
+        "GS_ALLOWED_IMAGE_SOURCES": "/cvmfs/sing.org/*",
+        "GS_ENTRY_DENIED_IMAGE_SOURCES": "/cvmfs/sing.org/el8,docker://*:devel",
+        "GS_IMAGE_ALLOW_REGEX": "(?s)^(/cvmfs/sing[.]org/.*)(?!.)",
+        "GS_IMAGE_DENY_REGEX": "(?s)^(/cvmfs/sing[.]org/el8|docker://.*:devel)(?!.)",
+    }
+    assert (0, expected) == (proc.returncode, _advertised(glidein, names))
+    vars_lines = glidein.condor_vars()
+    assert ["{} S - + N Y -".format(name) for name in names[1:]] == [vars_lines[name] for name in names[1:]]
+    assert (
+        'warning: SINGULARITY_IMAGES_DICT key "rhel8": image "/cvmfs/sing.org/el8" matches '
+        'GS_ENTRY_DENIED_IMAGE_SOURCES pattern "/cvmfs/sing.org/el8"'
+    ) in proc.stdout + proc.stderr
+
+
 def test_legacy_default_merged(glidein):
     """SINGULARITY_IMAGE_DEFAULT7 is merged into the advertised dictionary as rhel7."""
     glidein.fake()

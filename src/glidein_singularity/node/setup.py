@@ -57,6 +57,8 @@ from ..images import (
 )
 from ..policy import Outcome, negotiate
 from ..runtime import RuntimeInfo, find_runtime, settings_from
+from ..sources import SETTINGS as SOURCE_SETTINGS
+from ..sources import SourcePolicy, allow_regex, deny_regex
 
 __all__ = [
     "EXIT_FAILURE",
@@ -71,6 +73,7 @@ __all__ = [
     "main",
     "publish_glidein",
     "run_setup",
+    "source_adverts",
 ]
 
 EXIT_OK = 0
@@ -154,9 +157,17 @@ def _resolve_cvmfs(path: str, cvmfs_mount_dir: str) -> str:
     return translated
 
 
-def _image_status(key: str, image: str, restrictions: FrozenSet[str], cvmfs_mount_dir: str) -> ImageStatus:
+def _image_status(
+    key: str,
+    image: str,
+    restrictions: FrozenSet[str],
+    cvmfs_mount_dir: str,
+    sources: Optional[SourcePolicy] = None,
+) -> ImageStatus:
     where = 'SINGULARITY_IMAGES_DICT key "{}": '.format(key) if key else ""
     problem = image_syntax_problem(image) or check_restrictions(image, restrictions, cvmfs_mount_dir)
+    if not problem and sources is not None:
+        problem = sources.problem(image)
     if problem:
         return ImageStatus(key, image, image, where + problem)
     if is_remote_image(image):
@@ -168,14 +179,34 @@ def _image_status(key: str, image: str, restrictions: FrozenSet[str], cvmfs_moun
         return ImageStatus(
             key, image, host, '{}image "{}" does not exist on this node{}'.format(where, image, checked)
         )
-    return ImageStatus(key, image, host, "")
+    problem = sources.problem(image, os.path.realpath(host), cvmfs_mount_dir) if sources is not None else None
+    return ImageStatus(key, image, host, where + problem if problem else "")
 
 
-def check_images(images: ImagesDict, restrictions: FrozenSet[str], cvmfs_mount_dir: str) -> List[ImageStatus]:
-    """Check every non-empty dictionary entry against the restrictions and the node's files."""
+def check_images(
+    images: ImagesDict,
+    restrictions: FrozenSet[str],
+    cvmfs_mount_dir: str,
+    sources: Optional[SourcePolicy] = None,
+) -> List[ImageStatus]:
+    """Check every non-empty dictionary entry: restrictions, image-source policy, the node's files."""
     return [
-        _image_status(key, image, restrictions, cvmfs_mount_dir) for key, image in images.items() if image
+        _image_status(key, image, restrictions, cvmfs_mount_dir, sources)
+        for key, image in images.items()
+        if image
     ]
+
+
+def source_adverts(sources: SourcePolicy) -> List[Tuple[str, str]]:
+    """The set image-source lists (as given) and their START regexes, to publish to the startd."""
+    adverts = [(source.name, ",".join(source.patterns)) for source in sources.lists]
+    for name, regex in (
+        ("GS_IMAGE_ALLOW_REGEX", allow_regex(sources)),
+        ("GS_IMAGE_DENY_REGEX", deny_regex(sources)),
+    ):
+        if regex is not None:
+            adverts.append((name, regex))
+    return adverts
 
 
 def _bool_setting(config: Mapping[str, str], key: str, default: bool) -> bool:
@@ -331,7 +362,8 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
     except ConfigError as exc:
         return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)
 
-    statuses = check_images(images, restrictions, cvmfs_mount_dir)
+    sources = SourcePolicy.from_settings({name: config.get(name) or "" for name in SOURCE_SETTINGS})
+    statuses = check_images(images, restrictions, cvmfs_mount_dir, sources if sources.active else None)
     for status in statuses:
         if status.problem:
             notes.append("warning: " + status.problem)
@@ -352,6 +384,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
         )
     )
     adverts = _success_adverts(config, outcome, info, images.format() if len(images) else "", os_list)
+    adverts += source_adverts(sources)
     return _ok(outcome, "True", notes, adverts=tuple(adverts), runtime=info)
 
 
