@@ -346,11 +346,7 @@ def launch_overhead(s: Any, variants: list[dict[str, Any]], args: argparse.Names
     out: dict[str, Any] = {"runs": args.runs, "summary": summary, "samples_ms": samples}
     out["argv_a"] = shlex.join(variants[0]["argv"])
     for key, wrapper in (("overhead", "wrapper"), ("overhead_cached", "wrapper_cached")):
-        difference = summary[wrapper]["median"] - summary["apptainer"]["median"]
-        out[key] = {
-            "difference_ms": difference,
-            "ratio": report.ratio(summary[wrapper]["median"], summary["apptainer"]["median"]),
-        }
+        out[key] = report.overhead(samples[wrapper], samples["apptainer"])
     true = summary["true"]["median"]
     decision = {
         "as_in_bed_ms": summary["wrapper_true"]["median"] - true,

@@ -77,6 +77,17 @@ def test_summarize_ratio_within() -> None:
         report.summarize([])
 
 
+def test_overhead_medians_and_paired_differences() -> None:
+    """Difference and ratio of the medians, and the median of same-round differences."""
+    derived = report.overhead([80.0, 90.0, 85.0], [70.0, 60.0, 72.0])
+
+    assert (15.0, 85.0 / 70.0, 13.0) == (
+        derived["difference_ms"],
+        derived["ratio"],
+        derived["paired_difference_ms"],
+    )
+
+
 def test_starter_log_per_job_figures() -> None:
     """Per starter: launch path flags and launch/exec/starter spans; a starter without a job is skipped."""
     starters = report.parse_starter_logs(STARTER_LOG)
