@@ -98,9 +98,13 @@ class Pool:
     def stop(self) -> None:
         """Stop the daemons, wait until they are gone, and remove this pool's config.d files."""
         self.s.run(["condor_off", "-master", "-fast"], check=False, timeout=30)
-        gone = self.wait_for(self._no_daemons, 60, "the condor daemons to exit", interval=0.3)
-        if not gone:
+        try:
+            self.wait_for(self._no_daemons, 30, "the condor daemons to exit", interval=0.3)
+        except TimeoutError:
+            # Whatever is left (a daemon stuck in shutdown, a job's processes) must not leak into the
+            # next pool.
             self.s.run(["pkill", "-9", "-f", "condor_"], check=False)
+            self.wait_for(self._no_daemons, 30, "the condor daemons to die", interval=0.3)
         for name in self.configs:
             self.s.path(f"/etc/condor/config.d/{name}").unlink(missing_ok=True)
 
@@ -216,6 +220,12 @@ class Pool:
 
     def rm(self, job: Job, user: str = "tuser") -> None:
         self.s.run(["condor_rm", str(job.cluster)], user=user, timeout=30)
+
+    def analyze(self, job: Job) -> str:
+        """HTCondor's own matchmaking explanation for the job against the pool's first slot (START terms)."""
+        slots = self.slots()
+        name = slots[0]["Name"] if slots else "slot1"
+        return self.q("-better-analyze", "-reverse", "-machine", name, str(job.cluster))
 
     def q(self, *args: str) -> str:
         return self.s.run(["condor_q", *args], check=False, timeout=30).stdout
