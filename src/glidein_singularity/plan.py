@@ -1087,12 +1087,12 @@ def _environment(
     clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
     # The runtime itself searches PATH on the host (e.g. nvidia-smi for --nv): never leave it empty,
     # and never the job's own (it would run the job's programs outside the container).
-    if (clear_paths or not environ.get("PATH") or "PATH" in job_env) and environ.get("PATH") != RUNTIME_PATH:
+    if (clear_paths or not environ.get("PATH") or "PATH" in job_set) and environ.get("PATH") != RUNTIME_PATH:
         env_set["PATH"] = RUNTIME_PATH
     if clear_paths:
         for name in CLEARED_PATHS:
             remove(name)
-    loaders = [name for name in LOADER_VARS if name in job_env and name in environ]
+    loaders = [name for name in LOADER_VARS if name in job_set and name in environ]
     for name in loaders:
         remove(name)  # the job's value still reaches the job: it is passed inside below
     if loaders and not clear_paths:

@@ -4,7 +4,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glidein_singularity.plan import LaunchPlan, Refusal
-from tests.unit.plan_fixtures import LAUNCHER, run_plan
+from glidein_singularity.sources import SourcePolicy
+from tests.unit.plan_fixtures import EL9, EL9_REAL, LAUNCHER, SANDBOX, SIF, run_plan
+
+NODE_ENV = {"_CONDOR_SCRATCH_DIR": SANDBOX, "PATH": "/usr/bin:/bin"}  # what run_plan's starter sets
+#: Where the fixtures' filesystem resolves the images above (others are not links).
+PATHS_REAL = {EL9: EL9_REAL}
 
 MACHINE = {"SINGULARITY_IMAGE_RESTRICTIONS": "remote,cvmfs"}
 TEXT = st.text(max_size=30)
@@ -70,3 +75,86 @@ def test_planner_is_deterministic(job, machine, argv):
     first = run_plan(job, machine, argv=tuple(argv))
     assert isinstance(first, (LaunchPlan, Refusal))
     assert first == run_plan(job, machine, argv=tuple(argv))
+
+
+STEERING = st.sampled_from(
+    [
+        "APPTAINER_BINDPATH",
+        "APPTAINERENV_LD_PRELOAD",
+        "SINGULARITY_BIND",
+        "SINGULARITYENV_PATH",
+        "LD_PRELOAD",
+        "LD_LIBRARY_PATH",
+        "LD_AUDIT",
+        "LOCPATH",
+        "GCONV_PATH",
+        "PATH",
+        "APPTAINER_CONTAINER",
+        "GS_IN_CONTAINER",
+    ]
+)
+SAFE_VALUES = st.text(
+    st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters="/._-"), max_size=10
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    variables=st.dictionaries(STEERING, SAFE_VALUES, min_size=1, max_size=5),
+    policy=st.sampled_from(["", "keepall", "clearall", "osgset", "condorset", "gwmsset", "clear"]),
+    hide=st.booleans(),
+)
+def test_job_steering_variables_never_reach_the_runtime(variables, policy, hide):
+    """Whatever the environment policy, the job's runtime-steering and loader variables stay out of the
+    runtime's environment, and a job-set container marker never makes the wrapper run the job bare."""
+    text = _environment_text(variables) + (" X='unterminated" if hide else "")
+    job = {"Environment": text}
+    result = run_plan(job, MACHINE, settings={"container_env": policy}, environ=variables)
+    assert isinstance(result, LaunchPlan)
+    assert result.use_container
+    env = result.environment(dict(NODE_ENV, **variables))
+    # a steering variable reaches the runtime only with the value the planner itself chose
+    leaked = {name for name in variables if name in env and name not in result.env_set}
+    assert leaked <= {"GS_IN_CONTAINER"}
+
+
+POLICY_PATTERNS = st.lists(
+    st.sampled_from(
+        ["docker://atlas/*", "docker://*:devel", "/cvmfs/*", "/cvmfs/atlas.cern.ch/*", "oras://*", "*"]
+    ),
+    max_size=2,
+).map(",".join)
+POLICY_IMAGES = st.sampled_from(
+    [
+        "docker://atlas/x",
+        "docker://atlas/x:devel",
+        "docker://evil/x",
+        "oras://ghcr.io/x",
+        "docker://ghcr.io/atlas/y",
+        EL9,
+        SIF,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(image=POLICY_IMAGES, allowed=POLICY_PATTERNS, denied=POLICY_PATTERNS, entry=POLICY_PATTERNS)
+def test_planner_never_launches_a_refused_source(image, allowed, denied, entry):
+    """A plan's image always passes the image-source policy; a refusal names the policy."""
+    lists = {"allowed_sources": allowed, "denied_sources": denied, "entry_allowed_sources": entry}
+    machine = dict(MACHINE, SINGULARITY_IMAGE_RESTRICTIONS="cvmfs,remote")
+    result = run_plan({"SingularityImage": image}, machine, settings=lists)
+    rules = SourcePolicy.from_settings(
+        {
+            "GS_ALLOWED_IMAGE_SOURCES": allowed,
+            "GS_DENIED_IMAGE_SOURCES": denied,
+            "GS_ENTRY_ALLOWED_IMAGE_SOURCES": entry,
+        }
+    )
+    problem = rules.problem(image, PATHS_REAL.get(image))
+    if problem is None:
+        assert isinstance(result, LaunchPlan)
+    else:
+        assert isinstance(result, Refusal)
+        expected = "the job's SingularityImage is not an allowed image source: " + problem
+        assert (expected, True, True) == (result.message, result.requeue, result.job_caused)

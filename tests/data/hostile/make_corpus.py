@@ -602,6 +602,13 @@ for policy_word in ("keepall", "clearall", "osgset", "condorset"):
         ),
         config="GLIDEIN_CONTAINER_ENV " + policy_word + "\n",
     )
+case(
+    "env-ld-preload-keepall-unparsable-environment",  # found by a property test: HTCondor may read what we cannot
+    container(env_absent=["LD_PRELOAD"]),
+    job_extra='Environment = "LD_PRELOAD=./evil.so X=\'unterminated"\n',
+    environ={"LD_PRELOAD": "./evil.so"},
+    config="GLIDEIN_CONTAINER_ENV keepall\n",
+)
 env_case(
     "locpath-gconv",
     "LOCPATH=/srv/loc GCONV_PATH=/srv/gconv",
