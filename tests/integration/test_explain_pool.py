@@ -9,8 +9,7 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-
-from .glidein_pool import sh_job, start_glidein_pool
+from tests.testbed.scenario import sh_job, start_glidein_pool
 
 RECORDER = "/usr/local/bin/apptainer-recorder"
 LAUNCHES = "/opt/gs-launches"  # not /tmp: the starter gives each job a private /tmp

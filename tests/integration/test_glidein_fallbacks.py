@@ -5,8 +5,8 @@ Each test starts its own pool (the matrix module keeps one per state alive while
 from __future__ import annotations
 
 from tests.testbed import Session
+from tests.testbed.scenario import IMAGES, sh_job, start_glidein_pool
 
-from .glidein_pool import IMAGES, sh_job, start_glidein_pool
 from .test_glidein_states import ON_HOST, STATES, run_probe
 
 

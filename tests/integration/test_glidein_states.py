@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.testbed import Pool, Session
-
-from .glidein_pool import DEBIAN, sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, sh_job, start_glidein_pool
 
 IN_CONTAINER = "1000 1000 1"  # uid_map of the job's user namespace
 ON_HOST = "0 0 4294967295"

@@ -9,8 +9,7 @@ import pytest
 
 from tests.testbed import Job, Pool, Session
 from tests.testbed import glidein as g
-
-from .glidein_pool import IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import IMAGES, sh_job, start_glidein_pool
 
 PERIOD = 4  # seconds between probe runs in these tests (GS_HEALTH_PERIOD)
 MARKER_DIR = "/opt/gs-state"

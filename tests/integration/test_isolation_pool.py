@@ -8,8 +8,7 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-
-from .glidein_pool import sh_job, start_glidein_pool
+from tests.testbed.scenario import sh_job, start_glidein_pool
 
 PILOT_PROXY = f"{g.GLIDEIN_DIR}/x509_pilot_proxy"
 

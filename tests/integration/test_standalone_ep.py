@@ -9,8 +9,7 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-
-from .glidein_pool import DEBIAN, our_snippets, sh_job
+from tests.testbed.scenario import DEBIAN, our_snippets, sh_job
 
 NODE_CONFIG = "/etc/condor/config.d/45-glidein-singularity-node.config"
 

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.testbed import Pool, Session
-
-from .glidein_pool import DEBIAN, IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, IMAGES, sh_job, start_glidein_pool
 
 PROBE = (
     "head -1 /etc/os-release; echo UIDMAP $(cat /proc/self/uid_map); echo PID1 $(cat /proc/1/comm); "
