@@ -134,6 +134,7 @@ PATH_VARS = (
     "_CONDOR_SCRATCH_DIR",
     "_CONDOR_CHIRP_CONFIG",
     "_CONDOR_JOB_IWD",
+    "BEARER_TOKEN_FILE",
 )
 TMP_VARS = ("TMP", "TEMP", "TEMPDIR", "OSG_WN_TMP")
 CLEARED_PATHS = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
@@ -379,6 +380,8 @@ _SETTINGS = (
 )
 
 
+#: The wrapper's own node variables: never passed on to the runtime (nor so into the container).
+NODE_ONLY_VARS = ("GS_GLIDEIN_CONFIG", "GS_FAILURE_MARKER", "GS_WRAPPER_FAILURE_SLEEP")
 #: Every environment name whose value the wrapper would trust if the job had not set it.
 SENSITIVE_NAMES = frozenset(
     [row[1] for row in _SETTINGS if "e" in row[2]] + list(INSIDE_MARKERS) + list(WRAPPER_ENV_NAMES)
@@ -1101,6 +1104,9 @@ def _environment(
                 ", ".join(loaders)
             )
         )
+    for name in NODE_ONLY_VARS:
+        if name not in job_set:
+            remove(name)  # the wrapper's own settings: they name the glidein's files
     clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]
     for name in clearlist:
         if name not in job_env:

@@ -766,6 +766,21 @@ case(
     environ={"X509_USER_PROXY": "@NODE@/victim"},
 )
 case(
+    "env-bearer-token-outside-sandbox",
+    container(env_absent=["BEARER_TOKEN_FILE", "APPTAINERENV_BEARER_TOKEN_FILE"]),
+    environ={"BEARER_TOKEN_FILE": "@NODE@/victim"},
+)
+case(
+    "env-bearer-token-in-sandbox",
+    container(env={"APPTAINERENV_BEARER_TOKEN_FILE": "/srv/token"}),
+    environ={"BEARER_TOKEN_FILE": "@SANDBOX@/token"},
+)
+case(
+    "env-node-settings-not-passed-on",
+    container(env_absent=["GS_FAILURE_MARKER", "GS_WRAPPER_FAILURE_SLEEP", "GS_GLIDEIN_CONFIG"]),
+    environ={"GS_GLIDEIN_CONFIG": "@NODE@/glidein/glidein_config"},
+)
+case(
     "env-x509-in-sandbox",
     container(env={"APPTAINERENV_X509_USER_PROXY": "/srv/x509up"}),
     environ={"X509_USER_PROXY": "@SANDBOX@/x509up"},
