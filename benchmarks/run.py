@@ -475,8 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
-    from tests.integration.glidein_pool import BUSYBOX, start_glidein_pool
     from tests.testbed import Session, TestBedUnavailable, ensure_bed
+    from tests.testbed.scenario import BUSYBOX, start_glidein_pool
 
     out_path = Path(args.out) if args.out else default_out()
     try:

@@ -33,13 +33,13 @@ def main(argv):
     reveal = starter_cannot_see(error_file)
     marks.append(("environment_and_error_file", time.perf_counter()))
     from glidein_singularity.ads import load_ad
-    from glidein_singularity.plan import LaunchPlan, NodeSettings, Paths, job_environment, plan
+    from glidein_singularity.plan import LaunchPlan, NodeSettings, Paths, job_set_names, plan
 
     marks.append(("import_ads_plan", time.perf_counter()))
     job_ad = load_ad(environ["_CONDOR_JOB_AD"], "job ad")
     machine_ad = load_ad(environ["_CONDOR_MACHINE_AD"], "machine ad")
     marks.append(("read_ads", time.perf_counter()))
-    job_set = list(job_environment(job_ad)[0])
+    job_set = sorted(job_set_names(job_ad))
     settings = NodeSettings.from_sources(
         machine_ad, find_glidein_config(environ, job_set, argv[0]), environ, job_set
     )
