@@ -703,12 +703,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.check:
         stale = stale_pages(directory)
         for name in stale:
-            print("stale: {} (run `{}`)".format(directory / name, REGENERATE), file=sys.stderr)  # noqa: T201
+            print("stale: {} (run `{}`)".format(directory / name, REGENERATE), file=sys.stderr)
         return 1 if stale else 0
     for name, text in generate().items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(text, encoding="utf-8")
-        print("wrote {}".format(directory / name))  # noqa: T201
+        print("wrote {}".format(directory / name))
     return 0
 
 

@@ -321,3 +321,20 @@ def test_node_config_of_a_plain_ep(bed):
     argv = [sys.executable, str(LAUNCHER), "--state-dir", str(bed.state), "--node-config", str(node_config)]
     proc = subprocess.run(argv, env=bed.env(), capture_output=True, text=True, timeout=30, check=False)
     assert blank_checked(proc.stdout) == output("true", "true", healthy_reason(bed))
+
+
+def test_results_not_found_leave_has_singularity_alone(bed):
+    """Without a glidein_config or node config the probe is unhealthy but never switches containers off:
+    a misconfigured probe must not turn a PREFERRED node into one that runs jobs bare."""
+    argv = [arg for arg in bed.argv() if arg not in ("--glidein-config", str(bed.config))]
+    proc = subprocess.run(argv, env=bed.env(), capture_output=True, text=True, timeout=60, check=False)
+    reason = (
+        "cannot find the startup script's results: set GS_GLIDEIN_CONFIG (a glidein's glidein_config) "
+        "or GS_NODE_CONFIG (the file gs-setup --standalone wrote) for the health probe"
+    )
+
+    assert (0, "") == (proc.returncode, proc.stderr)
+    assert (
+        'GS_HEALTHY = false\nGS_HEALTH_REASON = "{}"\nGS_HEALTH_CHECKED = N\nGS_CONSECUTIVE_FAILURES = 0\n'
+        "- update:true\n".format(reason)
+    ) == blank_checked(proc.stdout)

@@ -763,11 +763,13 @@ def test_installs_job_wrapper_code_in_work_dir(glidein):
     expected = (
         str(ROOT / "glidein_scripts" / "gs_job_wrapper.py"),
         str(ROOT / "src" / "glidein_singularity"),
+        str(ROOT / "glidein_scripts" / "gs-health"),
         "ERROR: glidein-singularity job wrapper failed: _CONDOR_JOB_AD is not set: cannot read the ads",
     )
     assert expected == (
         os.readlink(str(entry)),
         os.readlink(str(glidein.root / "lib" / "glidein_singularity")),
+        os.readlink(str(glidein.root / "gs-health")),  # next to glidein_config, where the probe looks
         wrapper.stderr.strip(),
     )
 

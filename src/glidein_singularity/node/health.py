@@ -123,6 +123,10 @@ class Check(NamedTuple):
     detail: str
 
 
+class SourcesMissing(ConfigError):
+    """Neither a node config nor a glidein_config was given or found next to the probe."""
+
+
 class HealthFacts(NamedTuple):
     """Everything one run found, already gathered; ``evaluate`` turns it into attributes."""
 
@@ -137,6 +141,9 @@ class HealthFacts(NamedTuple):
     failures: int
     #: Failures released this run (quarantine over), for the reason text.
     released: int
+    #: False when the startup script's results could not be found: then HAS_SINGULARITY is left as the
+    #: startup script advertised it (a misconfigured probe must never switch a PREFERRED node to bare runs).
+    sources_found: bool = True
 
 
 def classad_string(text: str) -> str:
@@ -201,6 +208,9 @@ def account_failures(
 
 def evaluate(facts: HealthFacts, limit: int, now: int) -> List[Tuple[str, Value]]:
     """Turn the facts into the published attributes (see the module docstring for their meaning)."""
+    if not facts.sources_found:
+        attributes = _attributes(False, False, "; ".join(facts.config_errors), now, facts.failures)
+        return [(name, value) for name, value in attributes if name != "HAS_SINGULARITY"]
     if facts.not_used:
         return _attributes(False, True, "containers not used: " + facts.not_used, now, facts.failures)
     problems = list(facts.config_errors)
@@ -327,7 +337,12 @@ def read_sources(options: Options, environ: Mapping[str, str]) -> Dict[str, str]
     if not path and options.script:
         nearby = os.path.join(os.path.dirname(os.path.abspath(options.script)), "glidein_config")
         path = nearby if os.path.isfile(nearby) else ""
-    return read_glidein_config(path) if path else {}
+    if not path:
+        raise SourcesMissing(
+            "cannot find the startup script's results: set GS_GLIDEIN_CONFIG (a glidein's glidein_config) "
+            "or GS_NODE_CONFIG (the file gs-setup --standalone wrote) for the health probe"
+        )
+    return read_glidein_config(path)
 
 
 def _not_used(config: Mapping[str, str]) -> str:
@@ -386,6 +401,8 @@ def gather(
     config_errors: List[str] = []
     try:
         config = read_sources(options, environ)
+    except SourcesMissing as exc:
+        return HealthFacts("", (str(exc),), None, (), (), 0, 0, False), released
     except GlideinSingularityError as exc:
         config_errors.append(str(exc))
     not_used = "" if config_errors else _not_used(config)

@@ -460,6 +460,8 @@ def _write_atomically(path: str, text: str) -> None:
 #: The job wrapper's python entry, which GlideinWMS's condor_job_wrapper.sh (gs-job-wrapper) expects
 #: next to itself, i.e. in the glidein work dir.
 WRAPPER_ENTRY = "gs_job_wrapper.py"
+#: The health probe's launcher, linked next to glidein_config when shipped with gs-setup.
+HEALTH_ENTRY = "gs-health"
 
 
 def _package_location() -> str:
@@ -483,7 +485,8 @@ def _link(target: str, link: str) -> bool:
 
 
 def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str) -> List[str]:
-    """Link the job wrapper's entry and the package into the glidein work dir; return what was done.
+    """Link the job wrapper's entry, the package and the health probe (when shipped) into the glidein
+    work dir; return what was done.
 
     GlideinWMS puts the frontend's files in a sub-directory (``client/``...), but concatenates the
     ``gs-job-wrapper`` snippet into ``condor_job_wrapper.sh`` in the work dir, which looks for
@@ -505,6 +508,10 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
         link = os.path.join(work_dir, "lib", "glidein_singularity")
     if _link(os.path.abspath(target), link):
         done.append("linked {} -> {}".format(link, target))
+    probe = os.path.join(scripts_dir, HEALTH_ENTRY)
+    if os.path.isfile(probe) and _link(os.path.abspath(probe), os.path.join(work_dir, HEALTH_ENTRY)):
+        # next to glidein_config, where the probe looks for the startup script's results
+        done.append("linked {} -> {}".format(os.path.join(work_dir, HEALTH_ENTRY), probe))
     return done
 
 
