@@ -24,12 +24,18 @@ def our_snippets(*names: str) -> dict[str, str]:
 
 
 def local_config(extra: str = "") -> str:
-    """Where the bed keeps our scripts, and how the wrapper finds the glidein's config (as GlideinWMS
-    exports glidein attributes to the job environment)."""
-    return (
-        f"GS_LIBEXEC = {g.REPO}/glidein_scripts\n"
-        f'STARTER_JOB_ENVIRONMENT = "GS_GLIDEIN_CONFIG={g.GLIDEIN_DIR}/glidein_config"\n' + extra
-    )
+    """The glidein's own config: our scripts are in its work dir (gs-setup linked the wrapper entry, the
+    package and the health probe there, next to glidein_config, where each finds the setup's results)."""
+    return f"GS_LIBEXEC = {g.GLIDEIN_DIR}\n" + extra
+
+
+def glidein_wrapper_config(bed: Session) -> str:
+    """condor_startup.sh's job wrapper: the frontend's wrapper files (ours: gs-job-wrapper) concatenated
+    into <work dir>/condor_job_wrapper.sh after a /bin/sh header, ending with exec "$@"."""
+    snippet = (REPO / "glidein_scripts" / "gs-job-wrapper").read_text()
+    path = f"{g.GLIDEIN_DIR}/condor_job_wrapper.sh"
+    bed.write(path, "#!/bin/sh\n" + snippet + '\nexec "$@"\n', mode=0o755, owner=g.PILOT)
+    return f"USER_JOB_WRAPPER = {path}\n"
 
 
 def start_glidein_pool(
@@ -48,6 +54,8 @@ def start_glidein_pool(
     run = g.run_setup(bed)
     configs = {"40-glidein.config": g.startd_config(bed), "49-gs-local.config": local_config(extra_config)}
     configs.update(our_snippets(*snippets))
+    if "50" in snippets:  # a glidein runs condor_startup.sh's concatenated wrapper, which execs ours
+        configs["59-glidein-job-wrapper.config"] = glidein_wrapper_config(bed)
     configs.update(overrides or {})
     pool = Pool(bed, configs)
     pool.start()
