@@ -27,6 +27,7 @@ COMMANDS: Tuple[Tuple[str, str, str], ...] = (
     ("render", "render", "render a frontend/factory YAML configuration to GlideinWMS XML"),
     ("import", "import_", "import GlideinWMS frontend.xml / glideinWMS.xml into the YAML configuration"),
     ("explain", "explain", "show what the wrapper would do for a job on a slot"),
+    ("bundle", "bundle", "write the one-file bundle of the worker-node code a factory ships"),
     ("doctor", "doctor", "check why containers would or would not run on this node"),
 )
 
