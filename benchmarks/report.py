@@ -337,7 +337,7 @@ POOL_LABELS = (
     ("none", "(i) no container"),
     ("native_test", "(ii) HTCondor native, pre-job test on"),
     ("native", "(ii') HTCondor native, pre-job test off"),
-    ("ours", "(iii) our wrapper, the bed's glidein (no .pyc)"),
+    ("ours", "(iii) our wrapper, bed glidein (no .pyc)"),
     ("ours_cached", "(iii') our wrapper (bytecode cached)"),
 )
 
