@@ -62,7 +62,7 @@ def completed_once(pool: Pool, jobs: list[Job]) -> list[tuple[int, int, int]]:
     out = []
     for job in jobs:
         ad = pool.ad(job)
-        terminated = pool.userlog(job).count(") Normal termination")  # one per terminate event
+        terminated = sum(line.startswith("005 (") for line in pool.userlog(job).splitlines())  # terminate events
         out.append((ad.get("JobStatus"), ad.get("ExitCode"), terminated))
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -44,6 +45,7 @@ SYSTEM_PERIODIC_RELEASE = False
 """
 
 TERMINAL = {3: "removed", 4: "completed", 5: "held"}
+_JOB_NUMBERS = itertools.count(1)
 
 
 @dataclass
@@ -65,7 +67,6 @@ class Pool:
     def __init__(self, session: Session, configs: dict[str, str] | None = None) -> None:
         self.s = session
         self.configs = dict(configs or {})
-        self._jobs = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
     def write_config(self, name: str, text: str) -> None:
@@ -151,8 +152,9 @@ class Pool:
         self, submit: str, user: str = "tuser", files: dict[str, str] | None = None, count: int = 1
     ) -> Job:
         """Submit a job description (``queue`` is added) from a fresh directory owned by ``user``."""
-        self._jobs += 1
-        workdir = f"/home/{user}/job{self._jobs}"
+        # Unique in the whole session: pools come and go in one bed, and a reused directory would
+        # append to an earlier job's user log.
+        workdir = f"/home/{user}/job{next(_JOB_NUMBERS)}"
         self.s.run(["install", "-d", "-o", user, "-g", user, workdir])
         for name, text in (files or {}).items():
             self.s.write(f"{workdir}/{name}", text, mode=0o755, owner=user)
