@@ -62,7 +62,8 @@ def completed_once(pool: Pool, jobs: list[Job]) -> list[tuple[int, int, int]]:
     out = []
     for job in jobs:
         ad = pool.ad(job)
-        terminated = sum(line.startswith("005 (") for line in pool.userlog(job).splitlines())  # terminate events
+        log = pool.userlog(job).splitlines()
+        terminated = sum(line.startswith("005 (") for line in log)  # terminate events
         out.append((ad.get("JobStatus"), ad.get("ExitCode"), terminated))
     return out
 

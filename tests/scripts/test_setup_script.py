@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from glidein_singularity.bundle import write_bundle
 from glidein_singularity.glidein_config import parse_condor_vars, parse_glidein_config
 from glidein_singularity.node.setup import install_wrapper_code
 from tests.fake_runtime import exec_calls, make_fake_runtime
@@ -749,10 +750,12 @@ def test_standalone_usage_errors(glidein, args, expected):
 
 
 def test_installs_job_wrapper_code_in_work_dir(glidein):
-    """gs_job_wrapper.py and the package are linked into the work dir, where condor_job_wrapper.sh is."""
+    """gs_job_wrapper.py and the probe are linked, the package copied and byte-compiled into the work
+    dir, where condor_job_wrapper.sh is; the wrapper runs from there."""
     glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
     glidein.run()
     entry = glidein.root / "gs_job_wrapper.py"
+    package = glidein.root / "lib" / "glidein_singularity"
     wrapper = subprocess.run(
         [sys.executable, "-I", "-S", str(entry), "/bin/true"],
         env={"PATH": str(glidein.tools), "GS_WRAPPER_FAILURE_SLEEP": "0"},
@@ -762,38 +765,45 @@ def test_installs_job_wrapper_code_in_work_dir(glidein):
     )
     expected = (
         str(ROOT / "glidein_scripts" / "gs_job_wrapper.py"),
-        str(ROOT / "src" / "glidein_singularity"),
         str(ROOT / "glidein_scripts" / "gs-health"),
+        False,
+        True,
+        True,
+        False,
         "ERROR: glidein-singularity job wrapper failed: _CONDOR_JOB_AD is not set: cannot read the ads",
     )
     assert expected == (
         os.readlink(str(entry)),
-        os.readlink(str(glidein.root / "lib" / "glidein_singularity")),
         os.readlink(str(glidein.root / "gs-health")),  # next to glidein_config, where the probe looks
+        package.is_symlink(),
+        (package / "plan.py").is_file(),
+        any((package / "__pycache__").glob("plan.*.pyc")),  # cached bytecode for every job launch
+        (package / "frontend").exists(),  # admin-side code stays out
         wrapper.stderr.strip(),
     )
 
 
-def test_install_links_a_bundle(tmp_path):
-    """A zip bundle is linked under its own name; a second install changes nothing."""
+def test_install_extracts_a_bundle(tmp_path):
+    """A zip bundle is extracted to lib/ and byte-compiled; a second install replaces the copy."""
     scripts = tmp_path / "client"
     scripts.mkdir()
     (scripts / "gs_job_wrapper.py").write_text("")
     bundle = scripts / "glidein_singularity.zip"
-    bundle.write_bytes(b"PK")
+    write_bundle(str(ROOT / "src" / "glidein_singularity"), str(bundle))
     work = tmp_path / "work"
     work.mkdir()
     first = install_wrapper_code(str(work), str(scripts), str(bundle))
     second = install_wrapper_code(str(work), str(scripts), str(bundle))
-    expected = (
-        [
-            "linked {} -> {}".format(work / "gs_job_wrapper.py", scripts / "gs_job_wrapper.py"),
-            "linked {} -> {}".format(work / "glidein_singularity.zip", bundle),
-        ],
-        [],
-        str(bundle),
-    )
-    assert expected == (first, second, os.readlink(str(work / "glidein_singularity.zip")))
+    package = work / "lib" / "glidein_singularity"
+
+    assert "linked {} -> {}".format(work / "gs_job_wrapper.py", scripts / "gs_job_wrapper.py") == first[0]
+    assert "copied {} to {}".format(bundle, package) == first[-1]
+    assert "copied {} to {}".format(bundle, package) == second[-1]
+    assert (package / "node" / "wrapper.py").read_text() == (
+        ROOT / "src" / "glidein_singularity" / "node" / "wrapper.py"
+    ).read_text()
+    assert any((package / "node" / "__pycache__").glob("wrapper.*.pyc"))
+    assert not (work / "glidein_singularity.zip").exists()  # the wrapper must find the compiled copy
 
 
 def test_missing_wrapper_entry_fails_the_glidein(glidein):
