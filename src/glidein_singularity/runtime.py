@@ -309,8 +309,14 @@ def run_bounded(
     timeout: float,
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
+    children: Optional[List[int]] = None,
 ) -> ProcessResult:
-    """Run ``argv`` with a time limit; on timeout kill its whole process group. Never raises OSError."""
+    """Run ``argv`` in its own session with a time limit. Never raises OSError.
+
+    At ``timeout`` the whole process group is killed and its output collected for at most 2 s more: a
+    child stuck in uninterruptible I/O (a hung CVMFS or NFS mount) is abandoned rather than waited for.
+    ``children``, when given, holds the child's pid while it runs (so an alarm can kill it).
+    """
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -328,17 +334,26 @@ def run_bounded(
         return ProcessResult(
             None, "", "", time.monotonic() - start, "cannot run: {}".format(exc.strerror or exc)
         )
+    if children is not None:
+        children.append(proc.pid)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=max(timeout, 0.01))
     except subprocess.TimeoutExpired:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
             proc.kill()
-        out, err = proc.communicate()
+        out, err = "", ""
+        try:
+            out, err = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass  # unkillable for now (uninterruptible I/O): abandon it rather than hang
         return ProcessResult(
-            None, out, err, time.monotonic() - start, "timed out after {:g} s".format(timeout)
+            None, out or "", err or "", time.monotonic() - start, "timed out after {:g} s".format(timeout)
         )
+    finally:
+        if children is not None:
+            children.remove(proc.pid)
     return ProcessResult(proc.returncode, out, err, time.monotonic() - start)
 
 

@@ -8,8 +8,6 @@ up on it after 2 s instead of waiting (``runtime.run_bounded`` waits for it).
 
 import os
 import signal
-import subprocess
-import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import runtime
@@ -42,40 +40,8 @@ def run_bounded(
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
 ) -> runtime.ProcessResult:
-    """Run ``argv`` in its own session; at ``timeout`` kill the group and wait at most 2 s more."""
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-            universal_newlines=True,
-            errors="replace",
-        )
-    except OSError as exc:
-        return runtime.ProcessResult(
-            None, "", "", time.monotonic() - start, "cannot run: {}".format(exc.strerror or exc)
-        )
-    _CHILDREN.append(proc.pid)
-    try:
-        out, err = proc.communicate(timeout=max(timeout, 0.01))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
-        out, err = "", ""
-        try:
-            out, err = proc.communicate(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass  # unkillable for now (uninterruptible I/O): abandon it rather than hang
-        return runtime.ProcessResult(
-            None, out or "", err or "", time.monotonic() - start, "timed out after {:g} s".format(timeout)
-        )
-    finally:
-        _CHILDREN.remove(proc.pid)
-    return runtime.ProcessResult(proc.returncode, out, err, time.monotonic() - start)
+    """``runtime.run_bounded``, with the child registered for ``kill_children``."""
+    return runtime.run_bounded(argv, timeout, env=env, cwd=cwd, children=_CHILDREN)
 
 
 #: For each "kind:path" argument print its index, then "ok" or "missing".
