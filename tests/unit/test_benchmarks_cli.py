@@ -141,8 +141,16 @@ def test_format_table_sections_and_goals() -> None:
             "summary": {
                 "apptainer": {"median": 70.0, "min": 60.0, "max": 90.0},
                 "wrapper": {"median": 80.0, "min": 75.0, "max": 99.0},
+                "wrapper_source": {"median": 100.0, "min": 90.0, "max": 120.0},
             },
             "overhead": {"difference_ms": 10.0, "ratio": 80.0 / 70.0},
+            "overhead_source": {"difference_ms": 30.0, "ratio": 100.0 / 70.0},
+        },
+        "decision": {
+            "deployed_ms": 13.0,
+            "source_ms": 30.0,
+            "interpreter_ms": 8.0,
+            "bytecode": {"cached": 9, "compiled": 0},
         },
         "scale": {"big": {"parse": {"median": 0.4, "min": 0.3, "max": 0.6}, "plan": None}},
         "goals": {
@@ -155,6 +163,13 @@ def test_format_table_sections_and_goals() -> None:
     assert "(a) apptainer exec, the wrapper's exact argv and env" in table
     assert "70.0     60.0     90.0" in table
     assert "(b)-(a) = 10.0 ms median, (b)/(a) = 1.143" in table
-    assert "1. (b)-(a) <= 15 ms median: MET (10.0 ms)" in table
+    assert any(
+        line.split()[-3:] == ["100.0", "90.0", "120.0"] and "(b') source checkout, read-only" in line
+        for line in table.splitlines()
+    )
+    assert "(b')-(a) = 30.0 ms median" in table
+    assert "13.0 (deployed glidein), 30.0 (source checkout, read-only: every launch compiles)" in table
+    assert "9 from gs-setup's bytecode, 0 compiled from source" in table
+    assert "1. (b)-(a) <= 15 ms median, deployed glidein: MET (10.0 ms)" in table
     assert "5. plan < 5 ms with 1,000 images and a 500-attribute job ad: NOT MET (6.00 ms median)" in table
     assert "3. Pool throughput" not in table
