@@ -21,6 +21,7 @@ fi
 need=()
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v gcc >/dev/null || need+=(gcc)
+command -v ip >/dev/null || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then

@@ -64,16 +64,15 @@ def check_host() -> None:
     """Fail early, with the reason, when this host cannot build or enter a bed."""
     if os.geteuid() != 0:
         raise TestBedUnavailable("the test bed needs root (debootstrap, mount namespaces, pivot_root)")
-    for tool in ("unshare", "nsenter", "chroot", "mount", "ip"):
+    for tool in ("unshare", "nsenter", "chroot", "mount"):
         if shutil.which(tool) is None:
             raise TestBedUnavailable(f"{tool} is not installed (util-linux/coreutils)")
 
 
 def ensure_host_tools() -> None:
-    """Install debootstrap and gcc on the host when they are missing (Debian host, as root)."""
-    missing = [
-        pkg for tool, pkg in (("debootstrap", "debootstrap"), ("gcc", "gcc")) if not shutil.which(tool)
-    ]
+    """Install debootstrap, gcc and iproute2 on the host when they are missing (Debian host, as root)."""
+    tools = (("debootstrap", "debootstrap"), ("gcc", "gcc"), ("ip", "iproute2"))
+    missing = [pkg for tool, pkg in tools if not shutil.which(tool)]
     if not missing:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -89,6 +88,7 @@ def bed_dir() -> Path:
 def ensure_bed(log=sys.stderr) -> Path:
     """Return the cached bed, building it first when the recipe changed or it was never built."""
     check_host()
+    ensure_host_tools()  # sessions need `ip` too, not only the build
     target = bed_dir()
     if (target / READY).exists():
         return target
@@ -98,7 +98,6 @@ def ensure_bed(log=sys.stderr) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / READY).exists():
             return target
-        ensure_host_tools()
         staging = root / f".staging-{recipe_hash()}-{os.getpid()}"
         if staging.exists():
             shutil.rmtree(staging)
