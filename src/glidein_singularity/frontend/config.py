@@ -374,6 +374,9 @@ def _describe(node: YNode) -> str:
 # The parser
 
 
+_Config = TypeVar("_Config", FrontendConfig, FactoryConfig)
+
+
 class _Parser:
     def __init__(self, filename: str) -> None:
         self.filename = filename
@@ -617,12 +620,24 @@ class _Parser:
             return None
         return text
 
-    def frontend(self, node: YNode) -> Optional[FrontendConfig]:
-        ymap = self.mapping(node, "frontend")
+    def section(
+        self,
+        node: YNode,
+        name: str,
+        list_key: str,
+        fields: Any,
+        keys: Any,
+        settings_type: Callable[..., Any],
+        item_type: Callable[..., Any],
+        config: _Config,
+    ) -> Optional[_Config]:
+        """One top-level section (``frontend`` or ``factory``): scripts_dir, global settings, the list."""
+        ymap = self.mapping(node, name)
         if ymap is None:
             return None
-        config = FrontendConfig()
-        for key, sub_node, sub in self.known_keys(ymap, "frontend", ("global", "groups", "scripts_dir")):
+        for key, sub_node, sub in self.known_keys(
+            ymap, name, tuple(sorted((list_key, "global", "scripts_dir")))
+        ):
             if key == "scripts_dir":
                 text = self.scripts_dir(sub_node, sub)
                 if text is not None:
@@ -630,36 +645,26 @@ class _Parser:
             elif key == "global":
                 settings = self.mapping(sub_node, sub)
                 if settings is not None:
-                    values = self.settings_values(settings, sub, GROUP_FIELDS, _GROUP_KEYS, "frontend")
-                    config = dataclasses.replace(config, global_settings=GroupSettings(**values))
+                    values = self.settings_values(settings, sub, fields, keys, name)
+                    config = dataclasses.replace(config, global_settings=settings_type(**values))
             else:
-                groups = self.named(sub_node, sub, GROUP_FIELDS, _GROUP_KEYS, "frontend")
-                config = dataclasses.replace(
-                    config, groups=tuple(Group(name, GroupSettings(**values)) for name, values in groups)
+                items = tuple(
+                    item_type(item, settings_type(**values))
+                    for item, values in self.named(sub_node, sub, fields, keys, name)
                 )
+                changes: dict[str, Any] = {list_key: items}
+                config = dataclasses.replace(config, **changes)
         return config
 
+    def frontend(self, node: YNode) -> Optional[FrontendConfig]:
+        return self.section(
+            node, "frontend", "groups", GROUP_FIELDS, _GROUP_KEYS, GroupSettings, Group, FrontendConfig()
+        )
+
     def factory(self, node: YNode) -> Optional[FactoryConfig]:
-        ymap = self.mapping(node, "factory")
-        if ymap is None:
-            return None
-        config = FactoryConfig()
-        for key, sub_node, sub in self.known_keys(ymap, "factory", ("entries", "global", "scripts_dir")):
-            if key == "scripts_dir":
-                text = self.scripts_dir(sub_node, sub)
-                if text is not None:
-                    config = dataclasses.replace(config, scripts_dir=text)
-            elif key == "global":
-                settings = self.mapping(sub_node, sub)
-                if settings is not None:
-                    values = self.settings_values(settings, sub, ENTRY_FIELDS, _ENTRY_KEYS, "factory")
-                    config = dataclasses.replace(config, global_settings=EntrySettings(**values))
-            else:
-                entries = self.named(sub_node, sub, ENTRY_FIELDS, _ENTRY_KEYS, "factory")
-                config = dataclasses.replace(
-                    config, entries=tuple(Entry(name, EntrySettings(**values)) for name, values in entries)
-                )
-        return config
+        return self.section(
+            node, "factory", "entries", ENTRY_FIELDS, _ENTRY_KEYS, EntrySettings, Entry, FactoryConfig()
+        )
 
 
 def parse_config(document: Document) -> tuple[Config, list[Finding]]:
