@@ -15,7 +15,7 @@ import dataclasses
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 
@@ -130,40 +130,53 @@ class _Importer:
                     found = os.path.dirname(path)
         return found
 
-    def frontend(self, root: ET.Element) -> FrontendConfig:
-        values = self.settings_values(
-            root.find("attrs"), "global attrs", GROUP_FIELDS, FRONTEND_FLAGS, FRONTEND_ATTR_DEFAULTS
-        )
-        groups = []
-        for element in root.findall("groups/group"):
+    def sections(
+        self,
+        root: ET.Element,
+        path: str,
+        label: str,
+        fields: Any,
+        flags: Any,
+        defaults: Any,
+        settings_type: Callable[..., Any],
+        item_type: Callable[..., Any],
+    ) -> tuple[Any, tuple[Any, ...]]:
+        """The global settings and the named items (groups or entries) of a frontend or factory XML."""
+        values = self.settings_values(root.find("attrs"), "global attrs", fields, flags, defaults)
+        items = []
+        for element in root.findall(path):
             name = element.get("name", "")
-            group_values = self.settings_values(
-                element.find("attrs"),
-                "group {!r}".format(name),
-                GROUP_FIELDS,
-                FRONTEND_FLAGS,
-                FRONTEND_ATTR_DEFAULTS,
+            item_values = self.settings_values(
+                element.find("attrs"), "{} {!r}".format(label, name), fields, flags, defaults
             )
-            groups.append(Group(name, GroupSettings(**group_values)))
-        scripts_dir = self.scripts_dir(root, "files") or DEFAULT_SCRIPTS_DIR
-        return FrontendConfig(GroupSettings(**values), tuple(groups), scripts_dir)
+            items.append(item_type(name, settings_type(**item_values)))
+        return settings_type(**values), tuple(items)
+
+    def frontend(self, root: ET.Element) -> FrontendConfig:
+        settings, groups = self.sections(
+            root,
+            "groups/group",
+            "group",
+            GROUP_FIELDS,
+            FRONTEND_FLAGS,
+            FRONTEND_ATTR_DEFAULTS,
+            GroupSettings,
+            Group,
+        )
+        return FrontendConfig(settings, groups, self.scripts_dir(root, "files") or DEFAULT_SCRIPTS_DIR)
 
     def factory(self, root: ET.Element) -> FactoryConfig:
-        values = self.settings_values(
-            root.find("attrs"), "global attrs", ENTRY_FIELDS, FACTORY_FLAGS, FACTORY_ATTR_DEFAULTS
+        settings, entries = self.sections(
+            root,
+            "entries/entry",
+            "entry",
+            ENTRY_FIELDS,
+            FACTORY_FLAGS,
+            FACTORY_ATTR_DEFAULTS,
+            EntrySettings,
+            Entry,
         )
-        entries = []
-        for element in root.findall("entries/entry"):
-            name = element.get("name", "")
-            entry_values = self.settings_values(
-                element.find("attrs"),
-                "entry {!r}".format(name),
-                ENTRY_FIELDS,
-                FACTORY_FLAGS,
-                FACTORY_ATTR_DEFAULTS,
-            )
-            entries.append(Entry(name, EntrySettings(**entry_values)))
-        return FactoryConfig(EntrySettings(**values), tuple(entries), self.scripts_dir(root, "files"))
+        return FactoryConfig(settings, entries, self.scripts_dir(root, "files"))
 
 
 def _show_flags(flags: Flags) -> str:
