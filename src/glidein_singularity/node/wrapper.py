@@ -190,11 +190,12 @@ def starter_cannot_see(error_file: "Optional[str]") -> str:
     return "0{:o}".format(mode)
 
 
-def _reveal(error_file: str) -> None:
-    """Add the group and other search bits to the job directory so the starter finds the error file."""
+def _reveal(error_file: str, mode: str) -> None:
+    """Add the group and other search bits to the job directory (whose ``mode`` starter_cannot_see
+    read) so the starter finds the error file."""
     directory = os.path.dirname(error_file) or "."
     try:
-        os.chmod(directory, os.stat(directory).st_mode & 0o7777 | _SEARCH_BITS)
+        os.chmod(directory, int(mode, 8) | _SEARCH_BITS)
     except OSError as exc:
         print("ERROR: cannot make {} searchable: {}".format(directory, exc.strerror), file=sys.stderr)
 
@@ -214,7 +215,7 @@ def _fail(
     sys.stderr.flush()
     if requeue and error_file:
         if reveal:
-            _reveal(error_file)
+            _reveal(error_file, reveal)
         try:
             with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
                 handle.write(line + "\n")
@@ -243,7 +244,7 @@ def _exec(
             pass
     if launch.error_file_message and error_file:
         if reveal:
-            _reveal(error_file)
+            _reveal(error_file, reveal)
         with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
             handle.write(_PREFIX + _one_line(launch.error_file_message) + "\n")
     if environ.get("GS_WRAPPER_VERBOSE") == "1":
