@@ -1160,7 +1160,8 @@ def _environment(
     # The runtime is configured by its options only: no APPTAINER*/SINGULARITY* variable reaches it,
     # whoever set it (the starter's per-job cache directory excepted), and none the job set reaches
     # even the inside through *ENV_ variables.
-    by_job, by_node = [], []
+    by_job: List[str] = []
+    by_node: List[str] = []
     for name in sorted(environ):
         if runtime_owned(name):
             if name in RUNTIME_CACHE_VARS and rewriter.lexical(environ[name]) == INSIDE_DIR:
