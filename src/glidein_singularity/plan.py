@@ -1126,7 +1126,8 @@ def _environment(
                 ", ".join(protected)
             )
         )
-    clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
+    # the policy decides (a --cleanenv in GLIDEIN_SINGULARITY_OPTS keeps them from the job, not the runtime)
+    clear_paths = bool(policy & {"clearall", "clear"}) or ("clearpaths" in policy and "keepall" not in policy)
     # The runtime itself searches PATH on the host (e.g. nvidia-smi for --nv): never leave it empty,
     # and never the job's own (it would run the job's programs outside the container).
     if (clear_paths or not environ.get("PATH") or "PATH" in job_set) and environ.get("PATH") != RUNTIME_PATH:
