@@ -86,7 +86,9 @@ def validate_entry(key: str, value: str) -> None:
         msg = "SINGULARITY_IMAGES_DICT: key {!r} contains ':'; keys end at the first ':'".format(key)
         raise ConfigError(msg)
     if key != key.strip():
-        msg = "SINGULARITY_IMAGES_DICT: key {!r} has blanks around it, which are not part of a key".format(key)
+        msg = "SINGULARITY_IMAGES_DICT: key {!r} has blanks around it, which are not part of a key".format(
+            key
+        )
         raise ConfigError(msg)
     for what, text in (("key", key), ("value", value)):
         for char in _FORBIDDEN_EVERYWHERE:
@@ -315,7 +317,9 @@ def select_image(images: ImagesDict, entry_os: "Sequence[str]", job_os: "Sequenc
     if _ANY in desired and first is not None and first[1]:
         reason = (
             'image from the first SINGULARITY_IMAGES_DICT entry "{}": REQUIRED_OS "{}" x GLIDEIN_REQUIRED_OS '
-            '"{}" accepts any OS and none of {} has an image'.format(first[0], job_text, entry_text, ", ".join(keys))
+            '"{}" accepts any OS and none of {} has an image'.format(
+                first[0], job_text, entry_text, ", ".join(keys)
+            )
         )
         return ImageChoice(first[0], first[1], reason)
     have = ", ".join(key for key in images if images.get(key) is not None) or "(none)"
@@ -412,7 +416,6 @@ def local_image_path(ref: str) -> str:
     if ref[:5].lower() == "file:" and ref[5:6] == "/":
         return "/" + ref[5:].lstrip("/")
     return ref
-
 
 
 def check_restrictions(

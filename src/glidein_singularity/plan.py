@@ -21,7 +21,8 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
 5. Options ``exec --home <sandbox>:/srv --pwd /srv --contain --ipc`` + ``--pid`` (unless
    ``SINGULARITY_DISABLE_PID_NAMESPACES=1`` or the machine ad has ``GS_PID_NAMESPACES = false``) +
    ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``; not twice when
-   ``GLIDEIN_SINGULARITY_OPTS`` has it, which counts as clearing the environment) + ``GLIDEIN_SINGULARITY_OPTS``;
+   ``GLIDEIN_SINGULARITY_OPTS`` has it, which counts as clearing the environment) +
+   ``GLIDEIN_SINGULARITY_OPTS``;
    one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
    ``GS_OVERLAY`` not true) only targets present in the image*.
 6. Environment policy ``GLIDEIN_CONTAINER_ENV`` (unknown words ignored with a reason); the job's own

@@ -192,8 +192,8 @@ def test_unknown_env_policy_word_warned_once_at_start(glidein):
     glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", GLIDEIN_CONTAINER_ENV="aaa,osgset")
     proc = glidein.run()
     warning = (
-        "gs-setup: warning: GLIDEIN_CONTAINER_ENV: unknown 'aaa' ignored by the job wrapper (expected a comma "
-        "list of clearpaths, clearall, keepall, osgset, condorset, gwmsset, clear); fix the factory or "
+        "gs-setup: warning: GLIDEIN_CONTAINER_ENV: unknown 'aaa' ignored by the job wrapper (expected a "
+        "comma list of clearpaths, clearall, keepall, osgset, condorset, gwmsset, clear); fix the factory or "
         "frontend attribute\n"
     )
     expected = (0, ("OK", [("use_singularity", "True"), ("container_env_ignored", "aaa")], None), True)

@@ -113,7 +113,9 @@ NOT_EXPRESSIBLE = (
 # --- inputs ----------------------------------------------------------------------------------------------
 
 #: The bats dictionary, with ``docker://`` before each value so that every value is a usable image.
-BATS_DICT = " key 1:docker://val1:opt1,key2:docker://val2,key3:docker://val3:opt3,key4,key5:,key6 :docker://val6"
+BATS_DICT = (
+    " key 1:docker://val1:opt1,key2:docker://val2,key3:docker://val3:opt3,key4,key5:,key6 :docker://val6"
+)
 #: The bats dictionary as written in the helper tests.
 PLAIN_DICT = " key 1:val1:opt1,key2:val2,key3:val3:opt3,key4,key5:,key6 :val6"
 LIST1 = "val1,val2,val3,val4,val5"
@@ -347,7 +349,7 @@ def passed_names(*groups: "Sequence[str]", without: "Sequence[str]" = ()) -> str
 
 
 def preserve_effect(policy: str, without: "Sequence[str]" = ()) -> str:
-    return env_effect(policy, "--cleanenv", environ={name: None for name in without})  # type: ignore[misc]
+    return env_effect(policy, "--cleanenv", environ=dict.fromkeys(without))  # type: ignore[arg-type]
 
 
 def gwms_preserve_text(names: str, cleared: str = "LD_LIBRARY_PATH,PYTHONPATH") -> str:
@@ -387,7 +389,8 @@ def fallback_env(policy: str, names: "Sequence[str]", environ: "Dict[str, str]",
     config = {"GLIDEIN_CONTAINER_ENV": policy, "GLIDEIN_CONTAINER_ENV_CLEARLIST": clearlist}
     machine = {"GWMS_SINGULARITY_STATUS": "PREFERRED"}
     result, env = decide(machine=machine, config=config, environ=environ)
-    assert isinstance(result, LaunchPlan) and result.fallback is not None, result
+    assert isinstance(result, LaunchPlan), result
+    assert result.fallback is not None, result
     final = result.fallback.environment(env)
     return " ".join("{}={}".format(name, final.get(name, "<unset>")) for name in names)
 
@@ -414,7 +417,9 @@ def rewritten(tree: Tree, cwd: str, args: "Sequence[str]", job_iwd: "Optional[st
     return "|".join(inner_args(result))
 
 
-def job_dir_aliases(tree: Tree, cwd: str, candidates: "Sequence[str]", job_iwd: "Optional[str]" = None) -> str:
+def job_dir_aliases(
+    tree: Tree, cwd: str, candidates: "Sequence[str]", job_iwd: "Optional[str]" = None
+) -> str:
     """Which of ``candidates`` count as the job directory (an argument naming one becomes /srv)."""
     result, _ = decide(
         argv=("./job", *(tree.fill(path) for path in candidates)),
@@ -454,7 +459,7 @@ INSIDE_ENV = {
 
 
 def inside_values(tree: Tree, names: "Sequence[str]") -> str:
-    """Values the job sees inside for ``names`` (the bats test's environment, job directory = the glidein's)."""
+    """Values the job sees inside for ``names`` (the bats test's environment; the glidein's directory)."""
     environ = {name: tree.fill(value) for name, value in INSIDE_ENV.items()}
     result, env = decide(environ=environ, cwd=tree.fill("{base}/" + GLIDE), real=True)
     assert isinstance(result, LaunchPlan), result
@@ -471,7 +476,7 @@ def inside_values(tree: Tree, names: "Sequence[str]") -> str:
 GWMS_HELPERS = r"""
 preset_env() {
     local name
-    for name in $(env | sed -n 's/^\(SINGULARITYENV_[A-Za-z0-9_]*\)=.*/\1/p;s/^\(APPTAINERENV_[A-Za-z0-9_]*\)=.*/\1/p'); do
+    for name in $(env | sed -n 's/^\(\(SINGULARITY\|APPTAINER\)ENV_[A-Za-z0-9_]*\)=.*/\1/p'); do
         unset "$name"
     done
     %(exports)s
@@ -498,7 +503,8 @@ gwms_effect() {  # GLIDEIN_CONTAINER_ENV GLIDEIN_SINGULARITY_OPTS: singularity_e
     cleared=${cleared#,}
     if [[ $cleanenv = no ]]; then echo "cleanenv=no; cleared=${cleared:--}; passed=inherited"; return; fi
     for name in %(names)s; do
-        option="SINGULARITYENV_$name"; [[ -n "${!option+x}" ]] && { passed="$passed,$name"; count=$((count+1)); }
+        option="SINGULARITYENV_$name"
+        [[ -n "${!option+x}" ]] && { passed="$passed,$name"; count=$((count+1)); }
         option="APPTAINERENV_$name"; [[ -n "${!option+x}" ]] && appt="$appt,$name"
     done
     [[ "$appt" = "$passed" ]] && appt=same || appt=differs
@@ -513,7 +519,9 @@ gwms_equivalent() {
 
 
 def _gwms_helpers() -> str:
-    exports = " ".join("export {}={};".format(name, shlex.quote(value)) for name, value in FIXTURE_ENV.items())
+    exports = " ".join(
+        "export {}={};".format(name, shlex.quote(value)) for name, value in FIXTURE_ENV.items()
+    )
     return GWMS_HELPERS % {"exports": exports, "names": " ".join(FIXTURE_NAMES)}
 
 
@@ -536,7 +544,9 @@ ROWS: "List[Row]" = []
 
 def slug(text: str) -> str:
     """A row id part: lower-case letters, digits and '-' (a trailing '/' is kept as '-slash')."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("_", "")).strip("-") + ("-slash" if text.endswith("/") else "")
+    return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("_", "")).strip("-") + (
+        "-slash" if text.endswith("/") else ""
+    )
 
 
 def row(
@@ -563,7 +573,7 @@ LONE_UNKNOWN = "unknown `GLIDEIN_CONTAINER_ENV` word"
 OSG_WN_TMP = "`OSG_WN_TMP` inside"
 ANY_ALONE = "`REQUIRED_OS` `any`, no `default`...`rhel6` key"
 D = "test_dict={}; ".format(shlex.quote(PLAIN_DICT))
-I = "SINGULARITY_IMAGES_DICT={}; ".format(shlex.quote(BATS_DICT))
+IMAGES_SH = "SINGULARITY_IMAGES_DICT={}; ".format(shlex.quote(BATS_DICT))
 
 # Test dictionary values: REQUIRED_OS names a key of the dictionary (GLIDEIN_REQUIRED_OS any).
 for key, value in (
@@ -580,7 +590,7 @@ for key, value in (
         "REQUIRED_OS {!r} picks its dictionary value (an empty value is no image)".format(key),
         lambda tree, key=key: dict_image(key),
         value,
-        I + "gwms_image any {} remote".format(shlex.quote(key)),
+        IMAGES_SH + "gwms_image any {} remote".format(shlex.quote(key)),
     )
 
 # Test dictionary keys: every key, blanks included, is present.
@@ -606,9 +616,8 @@ for key, value, existed in (("key2", "new2", "yes"), (" key 1", "", "yes"), ("ke
         ),
         "{}|{}".format(existed, value),
         D
-        + "new=$(dict_set_val test_dict {0} {1}) && found=yes || found=no; echo \"$found|$(dict_get_val new {0})\"".format(
-            shlex.quote(key), shlex.quote(value)
-        ),
+        + "new=$(dict_set_val test_dict {0} {1}) && found=yes || found=no; "
+        'echo "$found|$(dict_get_val new {0})"'.format(shlex.quote(key), shlex.quote(value)),
     )
 
 
@@ -629,7 +638,7 @@ row(
     "the items in order, keys as read",
     _items,
     ITEMS_GWMS,
-    D + DIT + "out=$(dict_items_iterator test_dict dit); echo \"${out#|}\"",
+    D + DIT + 'out=$(dict_items_iterator test_dict dit); echo "${out#|}"',
     ITEMS_OURS,
     KEY_BLANKS,
 )
@@ -639,7 +648,7 @@ row(
     "the items in order, keys as read",
     _items,
     ITEMS_GWMS,
-    D + DIT + "out=$(dict_items_iterator_bash test_dict dit); echo \"${out#|}\"",
+    D + DIT + 'out=$(dict_items_iterator_bash test_dict dit); echo "${out#|}"',
     ITEMS_OURS,
     KEY_BLANKS,
 )
@@ -677,7 +686,7 @@ row(
     "job decision: REQUIRED_OS 'nokey,any' and no default key take the first dictionary value",
     lambda tree: dict_image("nokey,any"),
     "docker://val1:opt1",
-    I + "gwms_image any nokey,any remote",
+    IMAGES_SH + "gwms_image any nokey,any remote",
 )
 row(
     "dict-first-any-alone",
@@ -685,7 +694,7 @@ row(
     "job decision: REQUIRED_OS 'any' and none of default, rhel9..rhel6: the first dictionary value",
     lambda tree: dict_image(None),
     "REFUSED",
-    I + "gwms_image any any remote",
+    IMAGES_SH + "gwms_image any any remote",
     "docker://val1:opt1",
     ANY_ALONE,
 )
@@ -771,14 +780,23 @@ row(
     "Verify env_restorelist",
     "job decision: the PREFERRED fallback (runtime exec failed) has the cleared variables back",
     lambda tree: fallback_env(
-        "", ("VAR1", "VAR2", "VAR3"), {"VAR1": "simplevar", "VAR2": "complex var, with_spaces"}, "VAR1,VAR2,VAR3"
+        "",
+        ("VAR1", "VAR2", "VAR3"),
+        {"VAR1": "simplevar", "VAR2": "complex var, with_spaces"},
+        "VAR1,VAR2,VAR3",
     ),
     "VAR1=simplevar VAR2=complex var, with_spaces VAR3=<unset>",
     "export VAR1=simplevar VAR2='complex var, with_spaces'; unset VAR3; env_clearlist VAR1,VAR2,VAR3; "
     'env_restorelist VAR1,VAR2,VAR3; echo "VAR1=${VAR1-<unset>} VAR2=${VAR2-<unset>} VAR3=${VAR3-<unset>}"',
 )
-OLD_PATHS = {"PATH": "/bin:/usr/bin:path with:spaces", "LD_LIBRARY_PATH": "oldldlib", "PYTHONPATH": "waspythonpath"}
-OLD_PATHS_SH = "export LD_LIBRARY_PATH=oldldlib PYTHONPATH=waspythonpath; PATH='/bin:/usr/bin:path with:spaces'; "
+OLD_PATHS = {
+    "PATH": "/bin:/usr/bin:path with:spaces",
+    "LD_LIBRARY_PATH": "oldldlib",
+    "PYTHONPATH": "waspythonpath",
+}
+OLD_PATHS_SH = (
+    "export LD_LIBRARY_PATH=oldldlib PYTHONPATH=waspythonpath; PATH='/bin:/usr/bin:path with:spaces'; "
+)
 ECHO_PATHS = 'echo "PATH=$PATH LD_LIBRARY_PATH=${LD_LIBRARY_PATH-<unset>} PYTHONPATH=${PYTHONPATH-<unset>}"'
 row(
     "restore-keepall",
@@ -951,7 +969,9 @@ for bats, mount_dir, path, verdict in (
     row(
         "{}-{}-{}".format(slug(function), slug(mount_dir) or "nomount", slug(path)),
         bats,
-        "job decision: dictionary image {} with CVMFS_MOUNT_DIR {!r}, restriction cvmfs".format(path, mount_dir),
+        "job decision: dictionary image {} with CVMFS_MOUNT_DIR {!r}, restriction cvmfs".format(
+            path, mount_dir
+        ),
         lambda tree, path=path, mount_dir=mount_dir: cvmfs_verdict(path, mount_dir),
         verdict,
         "CVMFS_MOUNT_DIR={}; {} {} && echo in || echo out".format(mount_dir, function, path),
@@ -1008,16 +1028,21 @@ row(
     "update-path-pwd",
     "Verify singularity_update_path",
     "job decision: arguments under the job directory become /srv, lookalikes stay",
-    lambda tree: rewritten(tree, T1, (T1, T1 + "1", T1 + "/dir1", "/root" + T1 + "/dir2", "notexist/test1/dir2")),
+    lambda tree: rewritten(
+        tree, T1, (T1, T1 + "1", T1 + "/dir1", "/root" + T1 + "/dir2", "notexist/test1/dir2")
+    ),
     "/srv|{base}/test11|/srv/dir1|/root{base}/test1/dir2|notexist/test1/dir2",
-    'GWMS_SINGULARITY_OUTSIDE_PWD="{0}"; singularity_update_path /srv "{0}" "{0}1" "{0}/dir1" "/root{0}/dir2" '
-    'notexist/test1/dir2; (IFS="|"; echo "${{GWMS_RETURN[*]}}")'.format(T1),
+    'GWMS_SINGULARITY_OUTSIDE_PWD="{0}"; '
+    'singularity_update_path /srv "{0}" "{0}1" "{0}/dir1" "/root{0}/dir2" notexist/test1/dir2; '.format(T1)
+    + 'IFS="|"; echo "${GWMS_RETURN[*]}"',
 )
 row(
     "update-path-alias",
     "Verify singularity_update_path",
     "job decision: arguments under an alias of the job directory (_CONDOR_JOB_IWD, a link) become /srv",
-    lambda tree: rewritten(tree, T1, ("{base}/test1", "{base}/test2", "{base}/test2/dir1"), job_iwd="{base}/test2"),
+    lambda tree: rewritten(
+        tree, T1, ("{base}/test1", "{base}/test2", "{base}/test2/dir1"), job_iwd="{base}/test2"
+    ),
     "/srv|/srv|/srv/dir1",
     'GWMS_SINGULARITY_OUTSIDE_PWD=; GWMS_SINGULARITY_OUTSIDE_PWD_LIST="{base}/test1:{base}/test2"; '
     'singularity_update_path /srv "{base}/test1" "{base}/test2" "{base}/test2/dir1"; '
@@ -1137,16 +1162,20 @@ def test_unknown_policy_word_is_a_reason_not_a_refusal():
     result, _ = decide(config={"GLIDEIN_CONTAINER_ENV": "aaa,osgset"})
     assert isinstance(result, LaunchPlan)
     assert (
-        "GLIDEIN_CONTAINER_ENV: unknown 'aaa' ignored (expected a comma list of clearpaths, clearall, keepall, "
-        "osgset, condorset, gwmsset, clear)" in result.reasons
+        "GLIDEIN_CONTAINER_ENV: unknown 'aaa' ignored (expected a comma list of clearpaths, clearall, "
+        "keepall, osgset, condorset, gwmsset, clear)" in result.reasons
     )
 
 
 @pytest.mark.parametrize(
     ("image", "argument"),
     [
-        pytest.param("file:/{base}/fixtures/glidein_config", "{base}/fixtures/glidein_config", id="two-slashes"),
-        pytest.param("file://{base}/fixtures/glidein_config", "{base}/fixtures/glidein_config", id="three-slashes"),
+        pytest.param(
+            "file:/{base}/fixtures/glidein_config", "{base}/fixtures/glidein_config", id="two-slashes"
+        ),
+        pytest.param(
+            "file://{base}/fixtures/glidein_config", "{base}/fixtures/glidein_config", id="three-slashes"
+        ),
         pytest.param("file:{base}/fixtures/glidein_config", "{base}/fixtures/glidein_config", id="one-slash"),
         pytest.param("fixtures/glidein_config", "{base}/fixtures/glidein_config", id="relative"),
     ],
@@ -1176,7 +1205,9 @@ def gwms_results(tree):
     library = _gwms_library()
     bash = shutil.which("bash")
     if library is None or bash is None:
-        message = "GlideinWMS's singularity_lib.sh (shared/third_party/glideinwms, or GS_GLIDEINWMS_LIB) or bash"
+        message = (
+            "GlideinWMS's singularity_lib.sh (shared/third_party/glideinwms, or GS_GLIDEINWMS_LIB) or bash"
+        )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("the compatibility oracle needs " + message)
         pytest.skip("the compatibility oracle needs " + message)
@@ -1210,11 +1241,18 @@ def test_gwms_wrapper_resets_osg_wn_tmp(tree, gwms_results):
     """GlideinWMS's inner stage finally sets OSG_WN_TMP=/tmp: the helper's unchanged value is not the end."""
     library = _gwms_library()
     assert library is not None  # gwms_results failed or skipped otherwise
-    script = "source {} >/dev/null 2>&1; export OSG_WN_TMP=/osg/tmp; singularity_setup_inside >/dev/null 2>&1; " \
+    script = (
+        "source {} >/dev/null 2>&1; export OSG_WN_TMP=/osg/tmp; singularity_setup_inside >/dev/null 2>&1; "
         'echo "$OSG_WN_TMP"'.format(shlex.quote(library))
+    )
     proc = subprocess.run(
-        ["bash", "-c", script], cwd=tree.base, env={"PATH": os.environ.get("PATH", ""), "GLIDEIN_QUIET": "1"},
-        capture_output=True, text=True, timeout=60, check=False,
+        ["bash", "-c", script],
+        cwd=tree.base,
+        env={"PATH": os.environ.get("PATH", ""), "GLIDEIN_QUIET": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert "/tmp" == proc.stdout.strip()
 

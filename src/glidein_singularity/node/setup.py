@@ -404,8 +404,8 @@ def _check_env_policy(
     if not unknown:
         return ()
     notes.append(
-        "warning: GLIDEIN_CONTAINER_ENV: unknown {} ignored by the job wrapper (expected a comma list of {}); "
-        "fix the factory or frontend attribute".format(
+        "warning: GLIDEIN_CONTAINER_ENV: unknown {} ignored by the job wrapper (expected a comma list of "
+        "{}); fix the factory or frontend attribute".format(
             ", ".join(repr(word) for word in unknown), ", ".join(ENV_POLICY_WORDS)
         )
     )
