@@ -22,6 +22,12 @@ Paths: rows about the job directory, symbolic links and ``file:`` URIs run on a 
 the bats test's mocked ``robust_realpath`` (``/condor/execute/dir_29865`` is
 ``/export/data1/condor/execute/dir_29865``) is a real symbolic link here.
 
+Inputs follow the wrapper's model (``inputs.assemble``): the node's settings a bats test exports come
+from ``glidein_config`` (never from the environment, which the job can set), the job's own variables
+are in the environment as the starter sets them, and the sandbox bound at ``/srv`` is the starter's
+``_CONDOR_SCRATCH_DIR``. Where the bats inputs cannot be given otherwise (a job started in the
+glidein directory), the row keeps them and states our refusal as an intended difference.
+
 Assertions that cannot be expressed as a decision of ours (``NOT_EXPRESSIBLE``):
 
 - "Test that bats is working with basic shell commands": tests bats itself.
@@ -48,21 +54,21 @@ import re
 import shlex
 import shutil
 import subprocess
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import pytest
 
 from glidein_singularity.images import intersect_os, parse_images_dict, parse_os_list
-from glidein_singularity.node.wrapper import make_probe as real_probe
-from glidein_singularity.node.wrapper import read_glidein_config
+from glidein_singularity.inputs import assemble, read_glidein_config
+from glidein_singularity.inputs import make_probe as real_probe
+from glidein_singularity.jobenv import read_job_environment
 from glidein_singularity.plan import (
     ENV_POLICY_WORDS,
     LAUNCHER_SCRIPT,
+    RUNTIME_PATH,
+    SETTING_NAMES,
     LaunchPlan,
     NodeSettings,
-    Paths,
-    job_set_names,
-    plan,
 )
 from tests.unit.plan_fixtures import make_ad, make_probe
 
@@ -256,12 +262,24 @@ def decide(
     attrs.update(machine or {})
     machine_ad = make_ad(attrs)
     job_ad = make_ad(job or {})
-    env = {"PATH": "/usr/bin:/bin", "_CONDOR_SCRATCH_DIR": cwd}
-    env.update(environ or {})
-    settings = NodeSettings.from_sources(machine_ad, config or {}, env, job_set_names(job_ad))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "_CONDOR_SCRATCH_DIR": cwd,
+        "_CONDOR_JOB_IWD": cwd if job_iwd is None else job_iwd,
+        "_CONDOR_WRAPPER_ERROR_FILE": cwd + "/.job_wrapper_failure",
+    }
+    # GlideinWMS reads its settings from the wrapper's environment; ours come from glidein_config
+    # only (a job can set any variable): the rows' node settings are given to both as such.
+    node_config = dict(config or {})
+    for name, value in (environ or {}).items():
+        if name in SETTING_NAMES:
+            node_config[name] = value
+        else:
+            env[name] = value
+    env.update(read_job_environment(job_ad).expanded(cwd))  # the starter puts the job's own there
     probe = real_probe() if real else make_probe(VIRTUAL_FILES)
-    paths = Paths(cwd, cwd, cwd if job_iwd is None else job_iwd, cwd + "/.job_wrapper_failure", probe)
-    return plan(job_ad, machine_ad, settings, env, tuple(argv), paths), env
+    inputs = assemble(job_ad, machine_ad, True, env, tuple(argv), cwd, probe, None, node_config)
+    return inputs.plan(), env
 
 
 def inner_args(result) -> "List[str]":
@@ -403,7 +421,7 @@ def runtime_env(policy: str, names: "Sequence[str]", environ: "Dict[str, str]") 
 
 def setting_from_glidein_config(tree: Tree, config_file: str) -> str:
     config = read_glidein_config(tree.fill(config_file))
-    return NodeSettings.from_sources(make_ad({}), config, {}).container_env_clearlist
+    return NodeSettings.from_sources(make_ad({}), config).container_env_clearlist
 
 
 def rewritten(tree: Tree, cwd: str, args: "Sequence[str]", job_iwd: "Optional[str]" = None) -> str:
@@ -458,11 +476,13 @@ INSIDE_ENV = {
 }
 
 
-def inside_values(tree: Tree, names: "Sequence[str]") -> str:
-    """Values the job sees inside for ``names`` (the bats test's environment; the glidein's directory)."""
+def inside_values(tree: Tree, names: "Sequence[str]", cwd: str = "{base}/" + GLIDE) -> str:
+    """Values the job sees inside for ``names`` (the bats test's environment), started in ``cwd`` (the
+    bats test's: the glidein's directory, which holds the scratch directory), or the refusal."""
     environ = {name: tree.fill(value) for name, value in INSIDE_ENV.items()}
-    result, env = decide(environ=environ, cwd=tree.fill("{base}/" + GLIDE), real=True)
-    assert isinstance(result, LaunchPlan), result
+    result, env = decide(environ=environ, cwd=tree.fill(cwd), real=True)
+    if not isinstance(result, LaunchPlan):
+        return "REFUSED: " + result.message
     final = result.environment(env)
     values = []
     for name in names:
@@ -536,7 +556,13 @@ class Row(NamedTuple):
     gwms: str
     oracle: str
     expected_ours: "Optional[str]" = None
-    difference: "Optional[str]" = None
+    difference: "Optional[Union[str, Tuple[str, ...]]]" = None
+
+    def topics(self) -> "Tuple[str, ...]":
+        """The differences page's topics this row's intended difference falls under."""
+        if self.difference is None:
+            return ()
+        return (self.difference,) if isinstance(self.difference, str) else self.difference
 
 
 ROWS: "List[Row]" = []
@@ -557,7 +583,7 @@ def row(
     gwms: str,
     oracle: str,
     expected_ours: "Optional[str]" = None,
-    difference: "Optional[str]" = None,
+    difference: "Optional[Union[str, Tuple[str, ...]]]" = None,
 ) -> None:
     assert id_ not in [r.id for r in ROWS], id_
     ROWS.append(Row(id_, bats, what, ours, gwms, oracle, expected_ours, difference))
@@ -572,6 +598,9 @@ CLEANENV_TWICE = "`--cleanenv` with `clearall`"
 LONE_UNKNOWN = "unknown `GLIDEIN_CONTAINER_ENV` word"
 OSG_WN_TMP = "`OSG_WN_TMP` inside"
 ANY_ALONE = "`REQUIRED_OS` `any`, no `default`...`rhel6` key"
+RUNTIME_HOST_ENV = "`PATH` and loader variables of the runtime process"
+OUTSIDE_SCRATCH = "job started outside its scratch directory"
+OUTSIDE_PATH_VARS = "`X509_*`, `_CONDOR_*` paths outside the job directory"
 D = "test_dict={}; ".format(shlex.quote(PLAIN_DICT))
 IMAGES_SH = "SINGULARITY_IMAGES_DICT={}; ".format(shlex.quote(BATS_DICT))
 
@@ -805,6 +834,10 @@ row(
     lambda tree: runtime_env("keepall", ("PATH", "LD_LIBRARY_PATH", "PYTHONPATH"), OLD_PATHS),
     "PATH=/bin:/usr/bin:path with:spaces LD_LIBRARY_PATH=oldldlib PYTHONPATH=waspythonpath",
     OLD_PATHS_SH + "env_clear keepall; " + ECHO_PATHS,
+    # keepall still keeps PYTHONPATH; the runtime process never gets a loader variable or a PATH but
+    # its fixed one, whatever the policy (#12)
+    "PATH={} LD_LIBRARY_PATH=<unset> PYTHONPATH=waspythonpath".format(RUNTIME_PATH),
+    RUNTIME_HOST_ENV,
 )
 row(
     "restore-clear",
@@ -891,13 +924,23 @@ STASH = ("STASHCACHE", "STASHCACHE_WRITABLE")
 WORKDIRS = ("APPTAINER_WORKDIR", "SINGULARITY_WORKDIR")
 for name, policy, groups, without, ours_without, difference in (
     ("default", "", (GWMS_NAMES,), (), (), None),
-    ("gwmsset", "gwmsset", (GWMS_NAMES,), (), (), None),
-    ("condorset", "condorset", (GWMS_NAMES, CONDOR_NAMES), (), (), None),
-    ("osgset", "osgset", (GWMS_NAMES, CONDOR_NAMES, OSG_NAMES), (), WORKDIRS, RUNTIME_NAMES),
+    ("gwmsset", "gwmsset", (GWMS_NAMES,), (), (), RUNTIME_HOST_ENV),
+    ("condorset", "condorset", (GWMS_NAMES, CONDOR_NAMES), (), (), RUNTIME_HOST_ENV),
+    (
+        "osgset",
+        "osgset",
+        (GWMS_NAMES, CONDOR_NAMES, OSG_NAMES),
+        (),
+        WORKDIRS,
+        (RUNTIME_NAMES, RUNTIME_HOST_ENV),
+    ),
     ("clear", "clear", (GWMS_NAMES, CONDOR_NAMES, OSG_NAMES), (), WORKDIRS, RUNTIME_NAMES),
-    ("gwmsset-unset", "gwmsset", (GWMS_NAMES,), STASH, (), None),
+    ("gwmsset-unset", "gwmsset", (GWMS_NAMES,), STASH, (), RUNTIME_HOST_ENV),
 ):
-    cleared = "-" if policy in ("gwmsset", "condorset", "osgset") else "LD_LIBRARY_PATH,PYTHONPATH"
+    keeps_paths = policy in ("gwmsset", "condorset", "osgset")  # no clearing word: GlideinWMS keeps them
+    cleared = "-" if keeps_paths else "LD_LIBRARY_PATH,PYTHONPATH"
+    # ours: LD_LIBRARY_PATH never reaches the runtime process, whatever the policy (#12)
+    ours_cleared = "LD_LIBRARY_PATH" if keeps_paths else cleared
     row(
         "preserve-" + name,
         "Verify env_preserve",
@@ -909,8 +952,8 @@ for name, policy, groups, without, ours_without, difference in (
         "preset_env; {} gwms_effect {} --cleanenv".format(
             "".join("unset {};".format(n) for n in without), shlex.quote(policy)
         ),
-        gwms_preserve_text(passed_names(*groups, without=(*without, *ours_without)), cleared)
-        if ours_without
+        gwms_preserve_text(passed_names(*groups, without=(*without, *ours_without)), ours_cleared)
+        if difference
         else None,
         difference,
     )
@@ -1073,27 +1116,59 @@ row(
     '(IFS="|"; echo "${GWMS_RETURN[*]}")',
 )
 
-# Verify singularity_setup_inside_env: path variables inside (the glidein directory is the job directory).
-SETUP_INSIDE_SH = "".join(
+# Verify singularity_setup_inside_env: path variables inside. The bats test starts the job in the glidein
+# directory, which holds its scratch directory (_CONDOR_SCRATCH_DIR): GlideinWMS binds it at /srv.
+SCRATCH, SCRATCH_REAL = INSIDE_ENV["_CONDOR_SCRATCH_DIR"], E + "/execute/dir_9182"
+EXPORT_INSIDE_SH = "".join(
     "export {}={}; ".format(name, shlex.quote(value)) for name, value in INSIDE_ENV.items()
-) + 'singularity_setup_inside_env "{}:{}"; '.format(C, E)
+)
+SETUP_INSIDE_SH = EXPORT_INSIDE_SH + 'singularity_setup_inside_env "{}:{}"; '.format(C, E)
+SETUP_INSIDE_SCRATCH_SH = EXPORT_INSIDE_SH + 'singularity_setup_inside_env "{}:{}"; '.format(
+    SCRATCH, SCRATCH_REAL
+)
+ECHO_INSIDE = 'echo "' + " ".join("{0}=${0}".format(name) for name in INSIDE_ENV_NAMES) + '"'
+
+
+def _under(value: str, directory: str) -> str:
+    """``value`` as GlideinWMS rewrites it for the job directory ``directory`` (else unchanged)."""
+    if value == directory or value.startswith(directory + "/"):
+        return "/srv" + value[len(directory) :]
+    return value
+
+
 row(
     "inside-env-paths",
     "Verify singularity_setup_inside_env",
-    "job decision: X509_* and _CONDOR_* under the job directory (or its real path) point under /srv",
+    "job decision: started in the glidein directory, X509_* and _CONDOR_* under it point under /srv",
     lambda tree: inside_values(tree, INSIDE_ENV_NAMES),
+    " ".join("{}={}".format(name, _under(INSIDE_ENV[name], C)) for name in INSIDE_ENV_NAMES),
+    SETUP_INSIDE_SH + ECHO_INSIDE,
+    "REFUSED: the job runs in {} instead of its scratch directory (should_transfer_files = NO): this node "
+    "runs jobs only in their scratch directory (GS_SHARED_FS_ROOTS does not list it); submit with "
+    "should_transfer_files = YES".format(E),
+    OUTSIDE_SCRATCH,
+)
+row(
+    "inside-env-paths-scratch",
+    "Verify singularity_setup_inside_env",
+    "job decision: the same variables for a job started in its scratch directory (the only /srv we bind)",
+    lambda tree: inside_values(tree, INSIDE_ENV_NAMES, SCRATCH),
+    " ".join("{}={}".format(name, _under(INSIDE_ENV[name], SCRATCH)) for name in INSIDE_ENV_NAMES),
+    SETUP_INSIDE_SCRATCH_SH + ECHO_INSIDE,
+    # ours: the same, except that a host path outside the job directory is not passed in at all
     " ".join(
-        "{}={}".format(name, INSIDE_ENV[name].replace("{base}/" + GLIDE, "/srv")) for name in INSIDE_ENV_NAMES
+        "{}={}".format(name, "<unset>" if value == INSIDE_ENV[name] and value else value)
+        for name, value in ((name, _under(INSIDE_ENV[name], SCRATCH)) for name in INSIDE_ENV_NAMES)
     ),
-    SETUP_INSIDE_SH + 'echo "' + " ".join("{0}=${0}".format(name) for name in INSIDE_ENV_NAMES) + '"',
+    OUTSIDE_PATH_VARS,
 )
 row(
     "inside-env-osg-wn-tmp",
     "Verify singularity_setup_inside_env",
     "job decision: OSG_WN_TMP outside the job directory",
-    lambda tree: inside_values(tree, ("OSG_WN_TMP",)),
+    lambda tree: inside_values(tree, ("OSG_WN_TMP",), SCRATCH),
     "OSG_WN_TMP=/osg/tmp",
-    SETUP_INSIDE_SH + 'echo "OSG_WN_TMP=$OSG_WN_TMP"',
+    SETUP_INSIDE_SCRATCH_SH + 'echo "OSG_WN_TMP=$OSG_WN_TMP"',
     "OSG_WN_TMP=/srv/.gs_tmp",
     OSG_WN_TMP,
 )
@@ -1146,7 +1221,7 @@ def _differences_topics() -> "List[str]":
 def test_differences_page_lists_every_intended_difference():
     """Every intended difference of the table has its row on the differences page."""
     topics = _differences_topics()
-    missing = sorted({case.difference for case in ROWS if case.difference} - set(topics))
+    missing = sorted({topic for case in ROWS for topic in case.topics()} - set(topics))
     assert [] == missing
 
 
