@@ -1018,11 +1018,15 @@ def _missing_image(
 ) -> None:
     """Raise _Fail for an image path that does not exist: the node's fault or the job's.
 
-    A dictionary or default image that is missing, or any image in a CVMFS repository whose root cannot
-    be reached (CVMFS itself is down), is the node's problem (requeued and counted). A job's own image
-    that is missing where its repository (or the job's sandbox) is fine is the job's mistake: refused
-    without a node penalty, and held by the prepare-job hook.
+    A dictionary or default image that is missing, any image in a CVMFS repository whose root cannot
+    be reached (CVMFS itself is down), or a link that points to nothing (the node's copy of the image
+    is gone: CVMFS images are links into the repository's own store) is the node's problem (requeued
+    and counted). A job's own image that is missing where its repository (or the job's sandbox) is fine
+    is the job's mistake: refused without a node penalty, and held by the prepare-job hook.
     """
+    if probe(local).is_link:
+        msg = 'Unable to access the image "{}": {} is a link to something that is not on this node'
+        raise _Fail(msg.format(ref, local))
     if in_cvmfs:
         root = cvmfs_translate("/cvmfs", mount_dir).rstrip("/")
         repository = root + "/" + local[len(root) + 1 :].split("/", 1)[0]
