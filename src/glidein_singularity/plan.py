@@ -50,6 +50,7 @@ from .images import (
     parse_restrictions,
     select_image,
 )
+from .store import DEFAULT_UNPACKED_ROOTS, ImageFetch, locate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -250,6 +251,7 @@ class LaunchPlan(Record):
         "error_file_message",
         "make_dirs",
         "fallback",
+        "fetch",
     )
     use_container: bool
     image: "Optional[str]"
@@ -260,6 +262,8 @@ class LaunchPlan(Record):
     error_file_message: "Optional[str]"
     make_dirs: "Tuple[str, ...]"
     fallback: "Optional[LaunchPlan]"
+    #: The image the wrapper must bring into the glidein's image store before exec (None: nothing).
+    fetch: "Optional[ImageFetch]"
 
     def __init__(
         self,
@@ -272,6 +276,7 @@ class LaunchPlan(Record):
         error_file_message: "Optional[str]" = None,
         make_dirs: "Tuple[str, ...]" = (),
         fallback: "Optional[LaunchPlan]" = None,
+        fetch: "Optional[ImageFetch]" = None,
     ) -> None:
         Record.__init__(
             self,
@@ -284,6 +289,7 @@ class LaunchPlan(Record):
             error_file_message,
             make_dirs,
             fallback,
+            fetch,
         )
 
     def environment(self, environ: "Mapping[str, str]") -> "Dict[str, str]":
@@ -377,6 +383,14 @@ _SETTINGS = (
     ("denied_sources", SOURCE_SETTINGS[1], "ag", ""),
     ("entry_allowed_sources", SOURCE_SETTINGS[2], "ag", ""),
     ("entry_denied_sources", SOURCE_SETTINGS[3], "ag", ""),
+    # remote images and images shipped with the job (store.py): admin settings only
+    ("image_store", "GS_IMAGE_STORE", "ag", ""),
+    ("local_tmp_dir", "GLIDEIN_LOCAL_TMP_DIR", "g", ""),
+    ("image_store_max_mb", "GS_IMAGE_STORE_MAX_MB", "ag", ""),
+    ("image_fetch_timeout", "GS_IMAGE_FETCH_TIMEOUT", "ag", ""),
+    ("insecure_registries", "GS_INSECURE_REGISTRIES", "ag", ""),
+    ("unpacked_roots", "GS_CVMFS_UNPACKED_ROOTS", "ag", DEFAULT_UNPACKED_ROOTS),
+    ("allow_sandbox_images", "GS_ALLOW_SANDBOX_IMAGES", "ag", "False"),
 )
 
 
@@ -408,6 +422,13 @@ class NodeSettings(Record):
     denied_sources: str
     entry_allowed_sources: str
     entry_denied_sources: str
+    image_store: str
+    local_tmp_dir: str
+    image_store_max_mb: str
+    image_fetch_timeout: str
+    insecure_registries: str
+    unpacked_roots: str
+    allow_sandbox_images: str
     reasons: "Tuple[str, ...]"
 
     def __init__(self, reasons: "Iterable[str]" = (), **values: str) -> None:
@@ -793,13 +814,23 @@ def _container(
     mount_dir = settings.cvmfs_mount_dir or None
 
     ref = _choose_image(job_ad, settings, job_image, reasons)
-    problem = check_restrictions(ref, restrictions, mount_dir)
+    shipped = _shipped_image(ref, settings)
+    problem = None if shipped else check_restrictions(ref, restrictions, mount_dir)
     if problem is not None:
         raise _Fail(problem)
     sources = settings.source_policy()
     _check_source(sources, ref, None, mount_dir, job_image is not None)
-    image, image_root, in_cvmfs = _resolve_image(
-        ref, sandbox, restrictions, sources, mount_dir, probe, job_image is not None, reasons
+    image, image_root, in_cvmfs, fetch = _image_source(
+        ref,
+        sandbox,
+        restrictions,
+        sources,
+        mount_dir,
+        probe,
+        job_image is not None,
+        shipped,
+        settings,
+        reasons,
     )
 
     options = ["exec", "--home", sandbox + ":" + INSIDE_DIR, "--pwd", INSIDE_DIR, "--contain", "--ipc"]
@@ -896,6 +927,7 @@ def _container(
         tuple(reasons),
         message,
         (sandbox + "/" + TMP_SUBDIR,),
+        fetch=fetch,
     )
 
 
@@ -934,21 +966,35 @@ def _resolve_image(
     probe: "Callable[[str], PathInfo]",
     job_named: bool,
     reasons: "List[str]",
+    shipped: bool = False,
 ) -> "Tuple[str, Optional[str], bool]":
     """Return (image argument, directory image root or None, whether it is in CVMFS)."""
     if is_remote_image(ref):
         return ref, None, False
     local = ref[7:] if ref[:7].lower() == "file://" else ref
-    if not local.startswith("/"):
+    relative = not local.startswith("/")
+    if relative:
         local = sandbox + "/" + local
     local = cvmfs_translate(normalize_path(local), mount_dir)
     info = probe(local)
     if not info.exists:
         msg = 'Unable to access the image "{}" ({} does not exist on this node)'.format(ref, local)
+        if relative:
+            msg += "; an image shipped with the job must be in transfer_input_files"
+            raise _Fail(msg, requeue=False, bare_ok=False)
         raise _Fail(msg)
     in_cvmfs = is_cvmfs_path(local, mount_dir)
     real = info.realpath or local
-    if "cvmfs" in restrictions and not is_cvmfs_path(real, mount_dir):
+    if relative:
+        real_sandbox = probe(sandbox).realpath or sandbox
+        if real != real_sandbox and not real.startswith(real_sandbox + "/"):
+            msg = 'image "{}" is a relative path that leads out of the job directory (to {})'.format(
+                ref, real
+            )
+            raise _Fail(msg, requeue=False, bare_ok=False)
+        if shipped:
+            reasons.append('image "{}" shipped with the job: {} (GS_ALLOW_SANDBOX_IMAGES)'.format(ref, real))
+    if "cvmfs" in restrictions and not shipped and not is_cvmfs_path(real, mount_dir):
         msg = 'image "{}" resolves to {}, which is not under /cvmfs; SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
         raise _Fail(msg.format(ref, real, ",".join(sorted(restrictions))))
     _check_source(sources, ref, real, mount_dir, job_named)
@@ -960,6 +1006,59 @@ def _resolve_image(
     if problem is not None:
         raise _Fail(problem)
     return image, (real if info.is_dir else None), in_cvmfs
+
+
+def _shipped_image(ref: str, settings: NodeSettings) -> bool:
+    """A relative image path (shipped with the job) that ``GS_ALLOW_SANDBOX_IMAGES`` lets past ``cvmfs``."""
+    if is_remote_image(ref):
+        return False
+    local = ref[7:] if ref[:7].lower() == "file://" else ref
+    return not local.startswith("/") and _truth(settings.allow_sandbox_images) is True
+
+
+def _image_source(
+    ref: str,
+    sandbox: str,
+    restrictions: "FrozenSet[str]",
+    sources: "Optional[SourcePolicy]",
+    mount_dir: "Optional[str]",
+    probe: "Callable[[str], PathInfo]",
+    job_named: bool,
+    shipped: bool,
+    settings: NodeSettings,
+    reasons: "List[str]",
+) -> "Tuple[str, Optional[str], bool, Optional[ImageFetch]]":
+    """The image step: a local path as it is; a remote one from CVMFS-unpacked, the store, or the runtime.
+
+    Returns (image argument, directory image root or None, whether it is in CVMFS, the fetch the wrapper
+    performs before exec or None). The only place remote images meet ``store.locate``.
+    """
+    if not is_remote_image(ref):
+        image, root, in_cvmfs = _resolve_image(
+            ref, sandbox, restrictions, sources, mount_dir, probe, job_named, reasons, shipped
+        )
+        return image, root, in_cvmfs, None
+    located = locate(
+        ref,
+        settings.unpacked_roots,
+        settings.image_store,
+        settings.local_tmp_dir,
+        settings.insecure_registries,
+        settings.image_store_max_mb,
+        settings.image_fetch_timeout,
+        lambda path: probe(path).exists,
+        lambda path: probe(cvmfs_translate(path, mount_dir)).is_dir,
+    )
+    reasons.append(located.reason)
+    if located.local is not None:
+        # the reference passed the source policy as written; the CVMFS copy is checked as a local path
+        image, root, in_cvmfs = _resolve_image(
+            located.local, sandbox, restrictions, None, mount_dir, probe, job_named, reasons
+        )
+        return image, root, in_cvmfs, None
+    if located.fetch is None:
+        return ref, None, False, None
+    return located.fetch.image, (located.fetch.image if located.cached else None), False, located.fetch
 
 
 def _gpu_flags(machine_ad: "Ad", reasons: "List[str]") -> "Tuple[List[str], bool]":

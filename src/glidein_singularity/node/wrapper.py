@@ -32,9 +32,9 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Dict, List, Mapping, Optional, Sequence
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-    from ..plan import LaunchPlan, PathInfo
+    from ..plan import LaunchPlan, PathInfo, Refusal
 
 __all__ = [
     "EXIT_WRAPPER_FAILURE",
@@ -256,6 +256,33 @@ def _exec(
     os.execvpe(launch.argv[0], list(launch.argv), launch.environment(environ))  # a bare relative command
 
 
+def _bring_image(
+    launch: "LaunchPlan", replan: "Callable[[], Union[LaunchPlan, Refusal]]"
+) -> "Union[LaunchPlan, Refusal]":
+    """The plan's image comes from the glidein's image store: fetch it (once per glidein) and lease it.
+
+    A fetched image is planned again (the plan then sees the entry, e.g. for bind targets). Failures
+    become refusals: the image does not exist or is too large (the user's: not requeued); the registry or
+    network is down, or the store busy (requeued, not the node's fault); anything else (the node's).
+    """
+    from ..plan import LaunchPlan, Refusal
+    from .imagestore import acquire
+
+    fetch = launch.fetch
+    assert fetch is not None
+    outcome = acquire(fetch, launch.argv[0])
+    if not outcome.ok:
+        kind = outcome.kind
+        message = "image {}: {}".format(fetch.ref, outcome.message)
+        if kind == "user":
+            return Refusal(message, launch.reasons, False)
+        return Refusal(message, launch.reasons, True, job_caused=(kind == "outage"))
+    if outcome.fetched:
+        again = replan()
+        return again._replace(fetch=None) if isinstance(again, LaunchPlan) else again
+    return launch
+
+
 def main(argv: "Optional[Sequence[str]]" = None) -> int:
     """Run the wrapper; on success this never returns (the process becomes the job)."""
     args: List[str] = list(sys.argv if argv is None else argv)
@@ -313,6 +340,13 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             reveal,
         )
         result = plan(job_ad, machine_ad, settings, environ, args[1:], paths)
+        if isinstance(result, LaunchPlan) and result.fetch is not None:
+            result = _bring_image(
+                result,
+                lambda: plan(
+                    job_ad, machine_ad, settings, environ, args[1:], paths._replace(probe=make_probe())
+                ),
+            )
     except Exception as exc:  # any surprise is a wrapper failure, never a job failure
         return _fail(
             "{}: {}".format(type(exc).__name__, exc), True, search_path, error_file, sleep, marker, reveal

@@ -288,8 +288,9 @@ case(
 case(
     "image-oci-archive-is-a-path",
     refusal(
-        'Unable to access the image "oci-archive:my.sif" (@SANDBOX@/oci-archive:my.sif does not exist on this node)',
-        True,
+        'Unable to access the image "oci-archive:my.sif" (@SANDBOX@/oci-archive:my.sif does not exist on this node); '
+        "an image shipped with the job must be in transfer_input_files",
+        False,
     ),
     job_extra='SingularityImage = "oci-archive:my.sif"\n',
     machine_extra='SINGULARITY_IMAGE_RESTRICTIONS = "remote"\n',
