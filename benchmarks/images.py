@@ -178,14 +178,18 @@ def main(argv: list[str] | None = None) -> int:
             "store": STORE,
             "wrapper": variants[1],
             "apptainer": variants[2],
-            "cache": f"{WORK}/cold-cache",
+            "cache": f"{WORK}/cold/cache",
         }
         s.write(f"{WORK}/spec/first.json", json.dumps(first_spec), owner=USER)
+        s.run(["install", "-d", "-o", USER, "-g", USER, "-m", "700", f"{WORK}/cold"])
         proc = s.run(
             ["/usr/bin/python3", "-I", f"{INBED}/images_first.py", f"{WORK}/spec/first.json"],
             user=USER,
             timeout=900,
+            check=False,
         )
+        if proc.returncode != 0:
+            raise RuntimeError(f"first launches failed: {proc.stderr}")
         samples.update(json.loads(proc.stdout))
         log_text = registry.log()
         registry.stop()

@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed.registry import ADDR, BUSYBOX_DIR, HTTP_PORT, HTTP_ROOT, HttpServer, Registry
-from tests.testbed.scenario import sh_job, start_glidein_pool
+from tests.testbed.scenario import BUSYBOX, sh_job, start_glidein_pool
 
 STORE = "/opt/gs-store"
 REPO = "gs/busybox"
@@ -178,3 +179,37 @@ def test_sif_shipped_with_job(pool: Pool) -> None:
     ad = pool.wait(job)
 
     assert (0, OS_LINE) == (ad.get("ExitCode"), pool.output(job).splitlines()[0])
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "submit"
+#: The user guide's names -> this bed's: the same submit files, pointed at the loopback services.
+BED_NAMES = {
+    "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el9:latest": BUSYBOX,
+    "docker://docker.io/myvo/analysis:1.0": f"docker://{ADDR}/{REPO}:1",
+    "https://images.example.org/myvo/analysis-1.0.sif": f"http://127.0.0.1:{HTTP_PORT}/busybox.sif",
+    "transfer_input_files = analysis.sif": "transfer_input_files = /home/tuser/analysis.sif",
+}
+GUIDE_EXPECTED = {
+    "cvmfs-image.sub": OS_LINE,
+    "docker-image.sub": OS_LINE,
+    "https-sif.sub": OS_LINE,
+    "shipped-sif.sub": OS_LINE,
+    "required-os.sub": 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"',
+}
+
+
+def test_user_guide_submit_files(pool: Pool) -> None:
+    """Each way the user guide shows to name an image, its submit file as written (names mapped to the
+    bed's services), runs in the image it names."""
+    pool.s.sh(f"cp {HTTP_ROOT}/busybox.sif /home/tuser/analysis.sif && chown tuser /home/tuser/analysis.sif")
+    assert sorted(GUIDE_EXPECTED) == sorted(path.name for path in GUIDE.glob("*.sub"))
+    seen = {}
+    for name in sorted(GUIDE_EXPECTED):
+        text = (GUIDE / name).read_text()
+        for doc, bed_name in BED_NAMES.items():
+            text = text.replace(doc, bed_name)
+        body = "\n".join(line for line in text.splitlines() if line.strip() != "queue")
+        job = pool.submit(body, files={"run.sh": "#!/bin/sh\nhead -1 /etc/os-release\n"})
+        ad = pool.wait(job)
+        seen[name] = (ad.get("ExitCode"), pool.output(job).strip())
+    assert {name: (0, line) for name, line in GUIDE_EXPECTED.items()} == seen

@@ -246,7 +246,7 @@ def _lease(entry: str, pid: int) -> None:
 
 def live_leases(entry: str) -> "List[str]":
     """The leases of ``entry`` whose process still runs (stale ones are removed)."""
-    live = []
+    live: "List[str]" = []
     leases = os.path.join(entry, "leases")
     try:
         names = os.listdir(leases)
