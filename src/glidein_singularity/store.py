@@ -17,8 +17,6 @@ Without a store (``GS_IMAGE_STORE`` set to ``none``, or no local directory known
 the runtime as written, as before.
 """
 
-import hashlib
-
 from ._record import Record
 from .images import normalize_image_ref
 
@@ -104,6 +102,8 @@ class ImageFetch(Record):
 
 def store_key(canonical: str) -> str:
     """The entry name of a canonical reference: 32 hex digits of its SHA-256 (never the text itself)."""
+    import hashlib  # only for remote images: it costs milliseconds at every wrapper start
+
     return hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 

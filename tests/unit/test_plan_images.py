@@ -83,9 +83,11 @@ def test_image_shipped_with_job(allow, restrictions, outcome):
         filesystem={SANDBOX + "/my.sif": ("file", None)},
     )
     if outcome == "runs":
-        assert isinstance(result, LaunchPlan) and result.image == SANDBOX + "/my.sif"
+        assert isinstance(result, LaunchPlan)
+        assert result.image == SANDBOX + "/my.sif"
     else:
-        assert isinstance(result, Refusal) and "cvmfs" in result.message
+        assert isinstance(result, Refusal)
+        assert "cvmfs" in result.message
 
 
 def test_shipped_image_may_not_leave_the_job_directory():
@@ -96,7 +98,9 @@ def test_shipped_image_may_not_leave_the_job_directory():
         filesystem={SANDBOX + "/my.sif": ("file", "/opt/site/secret-image")},
     )
     assert isinstance(result, Refusal)
-    expected = 'image "my.sif" is a relative path that leads out of the job directory (to /opt/site/secret-image)'
+    expected = 'image "my.sif" is a relative path that leads out of the job directory (to {})'.format(
+        "/opt/site/secret-image"
+    )
     assert (False, expected) == (result.requeue, result.message)
 
 

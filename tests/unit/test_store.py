@@ -1,10 +1,9 @@
 """Where a remote image comes from (store.py, pure) and the store's own bookkeeping (node.imagestore:
 locks, leases held by live processes, LRU eviction, the classification of fetch failures) on real
-files and real processes; the fetch itself is shown in the pool (tests/integration/test_image_store_pool.py)."""
+files and real processes; the fetch itself is shown in the pool (test_image_store_pool.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -37,8 +36,10 @@ def test_key_is_a_hash_of_the_canonical_form() -> None:
     """Two spellings of one image share an entry; the entry name is hex only, whatever the text."""
     one = store.fetch_for("docker://busybox", "/s", "", "", "")
     two = store.fetch_for("docker://docker.io/library/busybox:latest", "/s", "", "", "")
-    assert one is not None and two is not None
-    assert one.key == two.key and set(one.key) <= set("0123456789abcdef")
+    assert one is not None
+    assert two is not None
+    assert one.key == two.key
+    assert set(one.key) <= set("0123456789abcdef")
     assert f"/s/images/{one.key}/image" == one.image
 
 
@@ -81,9 +82,9 @@ def test_locate_prefers_unpacked_then_store_hit_then_miss() -> None:
     assert (f"{HUB}/library/busybox:1", None) == (unpacked.local, unpacked.fetch)
     assert (None, fetch, True) == (hit.local, hit.fetch, hit.cached)
     assert (None, fetch, False) == (miss.local, miss.fetch, miss.cached)
-    assert (
-        "nothing fetched" in unpacked.reason and "cached" in hit.reason and "fetches it once" in miss.reason
-    )
+    assert "nothing fetched" in unpacked.reason
+    assert "cached" in hit.reason
+    assert "fetches it once" in miss.reason
 
 
 @pytest.mark.parametrize(
@@ -106,7 +107,7 @@ def _entry(root: str, key: str, size: int, used: float) -> str:
     entry = os.path.join(root, "images", key)
     os.makedirs(os.path.join(entry, "image", "bin"))
     with open(os.path.join(entry, "meta"), "w") as handle:
-        json.dump({"canonical": key, "bytes": size}, handle)
+        handle.write(f"canonical {key}\nbytes {size}\n")
     os.utime(entry, (used, used))
     return entry
 
@@ -166,7 +167,8 @@ def test_waiter_gives_up_at_its_deadline(tmp_path) -> None:
         stdout=subprocess.PIPE,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline()
+        assert holder.stdout is not None
+        assert holder.stdout.readline()
         imagestore.LOCK_MARGIN, saved = 0.5, imagestore.LOCK_MARGIN
         try:
             outcome = imagestore.acquire(fetch, "/bin/false")

@@ -6,7 +6,7 @@ calling process (the job wrapper, whose pid the job keeps through ``exec``) uses
     <store>/            0700, owned by the wrapper's user, never a symlink, never group/other writable
         images/<key>/   one complete entry, renamed into place in one step (atomic)
             image/      the unpacked sandbox directory the job runs from
-            meta        JSON: reference, canonical form, bytes, fetch time, fetch seconds
+            meta        "name value" lines: ref, canonical, bytes, fetched (time), seconds
             leases/     one file <pid>.<start time> per process using the image
         locks/<key>     flock(2) file serialising fetch, use and eviction of one key
         tmp/            staging (same file system as images/, so the rename is atomic); trash
@@ -34,11 +34,8 @@ Guarantees:
 
 import errno
 import fcntl
-import json
 import os
-import shutil
 import stat
-import subprocess
 import time
 
 from .._record import Record
@@ -200,14 +197,24 @@ class _Lock:
 # --- entries, leases ---------------------------------------------------------------------------------
 
 
-def _read_meta(entry: str) -> "Optional[Dict[str, object]]":
+def _read_meta(entry: str) -> "Optional[Dict[str, str]]":
+    """The entry's ``meta`` (one ``name value`` per line: no json import on the launch path)."""
     try:
         fd = os.open(os.path.join(entry, "meta"), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        with os.fdopen(fd, encoding="utf-8") as handle:
-            value = json.load(handle)
-    except (OSError, ValueError):
+        with os.fdopen(fd, encoding="utf-8", errors="surrogateescape") as handle:
+            text = handle.read()
+    except OSError:
         return None
-    return value if isinstance(value, dict) else None
+    meta = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        meta[name] = value
+    return meta
+
+
+def _write_meta(path: str, meta: "Dict[str, str]") -> None:
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write("".join("{} {}\n".format(name, value) for name, value in meta.items()))
 
 
 def _valid_entry(entry: str, canonical: str) -> bool:
@@ -246,7 +253,7 @@ def _lease(entry: str, pid: int) -> None:
 
 def live_leases(entry: str) -> "List[str]":
     """The leases of ``entry`` whose process still runs (stale ones are removed)."""
-    live: "List[str]" = []
+    live: List[str] = []
     leases = os.path.join(entry, "leases")
     try:
         names = os.listdir(leases)
@@ -277,6 +284,8 @@ def _size(path: str) -> int:
 
 
 def _remove_tree(path: str) -> None:
+    import shutil
+
     def retry(function: "Callable[..., object]", failed: str, _exc: object) -> None:
         try:
             os.chmod(os.path.dirname(failed), 0o700)
@@ -304,12 +313,12 @@ def entries(root: str) -> "List[Tuple[str, int, float]]":
         meta = _read_meta(entry)
         if meta is None:
             continue
-        size = meta.get("bytes")
+        size = meta.get("bytes", "")
         try:
             used = os.lstat(entry).st_mtime
         except OSError:
             continue
-        found.append((key, size if isinstance(size, int) else 0, used))
+        found.append((key, int(size) if size.isdigit() else 0, used))
     found.sort(key=lambda item: item[2])
     return found
 
@@ -366,6 +375,7 @@ def _fetch_env(root: str) -> "Dict[str, str]":
 def _run(argv: "List[str]", env: "Dict[str, str]", timeout: float) -> "Tuple[int, str]":
     """Run the fetch command in its own process group; kill the group at the time limit."""
     import signal
+    import subprocess
 
     proc = subprocess.Popen(
         argv,
@@ -491,12 +501,11 @@ def acquire(fetch: "ImageFetch", runtime: str, pid: "Optional[int]" = None) -> O
                 meta = {
                     "ref": fetch.ref,
                     "canonical": fetch.canonical,
-                    "bytes": size,
-                    "fetched": time.time(),
-                    "seconds": round(time.monotonic() - started, 3),
+                    "bytes": str(size),
+                    "fetched": "{:.0f}".format(time.time()),
+                    "seconds": "{:.3f}".format(time.monotonic() - started),
                 }
-                with open(os.path.join(staging, "meta"), "w", encoding="utf-8") as handle:
-                    json.dump(meta, handle)
+                _write_meta(os.path.join(staging, "meta"), meta)
                 os.chmod(staging, 0o700)
                 os.rename(staging, entry)
                 staging = ""
