@@ -690,16 +690,21 @@ def plan(
     if not argv:
         return Refusal("the wrapper got no job command (empty argv)", tuple(reasons), True)
 
-    raw_image = job_ad.get("SingularityImage")
+    image_attr = _image_attribute(job_ad)
+    raw_image = job_ad.get(image_attr)
     job_image: Optional[str] = None
     if isinstance(raw_image, str):
         if raw_image:
             problem = image_syntax_problem(raw_image) or _scheme_problem(raw_image)
             if problem is not None:
-                return Refusal("the job's SingularityImage is unusable: " + problem, tuple(reasons), False)
+                message = "the job's {} is unusable: {}".format(image_attr, problem)
+                return Refusal(message, tuple(reasons), False)
             job_image = raw_image
     elif raw_image is not None and raw_image is not UNDEFINED:
-        message = "the job's SingularityImage must be a string, got {}".format(_describe(raw_image))
+        message = "the job's {} must be a string, got {}".format(image_attr, _describe(raw_image))
+        return Refusal(message, tuple(reasons), False)
+    if job_image is None and image_attr == "ContainerImage":
+        message = "the job wants a container (universe = container) but names no container_image"
         return Refusal(message, tuple(reasons), False)
 
     for marker in INSIDE_MARKERS:
@@ -759,11 +764,25 @@ def plan(
     return result
 
 
+def _image_attribute(job_ad: "Ad") -> str:
+    """Which job attribute names the job's image: ``SingularityImage`` when set (it wins), else
+    ``ContainerImage`` when the job wants a container (``universe = container``: ``WantContainer`` or
+    ``ContainerImage`` set); HTCondor's own launch is kept out of such jobs (gs-prepare-job)."""
+    single = job_ad.get("SingularityImage")
+    if single is not None and single is not UNDEFINED:
+        return "SingularityImage"
+    container = job_ad.get("ContainerImage")
+    wants = _truth(job_ad.get("WantContainer")) is True
+    if wants or (container is not None and container is not UNDEFINED):
+        return "ContainerImage"
+    return "SingularityImage"
+
+
 def _choose_image(
     job_ad: "Ad", settings: NodeSettings, job_image: "Optional[str]", reasons: "List[str]"
 ) -> str:
     if job_image is not None:
-        reasons.append('image "{}" from the job\'s SingularityImage'.format(job_image))
+        reasons.append('image "{}" from the job\'s {}'.format(job_image, _image_attribute(job_ad)))
         return job_image
     required = job_ad.get("REQUIRED_OS")
     if required is not None and required is not UNDEFINED and not isinstance(required, str):

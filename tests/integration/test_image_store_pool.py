@@ -62,6 +62,7 @@ def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
             "GS_INSECURE_REGISTRIES": ADDR,
             "GS_ALLOW_SANDBOX_IMAGES": "True",
         },
+        snippets=("50", "55", "60"),
         overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
     )
     assert 0 == run.returncode, run.stderr
@@ -213,3 +214,70 @@ def test_user_guide_submit_files(pool: Pool) -> None:
         ad = pool.wait(job)
         seen[name] = (ad.get("ExitCode"), pool.output(job).strip())
     assert {name: (0, line) for name, line in GUIDE_EXPECTED.items()} == seen
+
+
+SHOW = "head -1 /etc/os-release; echo $APPTAINER_CONTAINER"
+
+
+def _variant(bed: Session, name: str) -> str:
+    """A copy of busybox whose os-release names ``name``, in tuser's home."""
+    path = f"/home/tuser/{name}"
+    bed.sh(f"rm -rf {path} && cp -a {BUSYBOX_DIR} {path} && echo 'NAME=\"{name}\"' > {path}/etc/os-release")
+    bed.sh(f"chown -R tuser:tuser {path}")
+    return path
+
+
+def test_container_universe_each_kind_runs_in_its_image(pool: Pool) -> None:
+    """universe = container with a CVMFS directory, a sandbox directory and a .sif both transferred by
+    HTCondor, and docker://: each runs once, in exactly the image it named (the runtime's
+    APPTAINER_CONTAINER is that image: no HTCondor container around or inside ours)."""
+    sandbox_dir = _variant(pool.s, "sandboxdir")
+    sif_dir = _variant(pool.s, "sifimage")
+    pool.s.sh(
+        f"apptainer -s build /home/tuser/sifimage.sif {sif_dir} && chown tuser /home/tuser/sifimage.sif"
+    )
+    images = {
+        "cvmfs": BUSYBOX,
+        "sandbox": sandbox_dir,
+        "sif": "/home/tuser/sifimage.sif",
+        "docker": f"docker://{ADDR}/{REPO}:1",
+    }
+    jobs = {
+        kind: pool.submit(sh_job(SHOW, f"universe = container\ncontainer_image = {image}\n"))
+        for kind, image in images.items()
+    }
+    seen = {}
+    for kind, job in jobs.items():
+        ad = pool.wait(job, timeout=120)
+        lines = pool.output(job).splitlines()
+        seen[kind] = (ad.get("ExitCode"), ad.get("NumJobStarts"), lines[0], lines[1].split("/")[-1])
+    assert seen["cvmfs"] == (0, 1, OS_LINE, "busybox-1")
+    assert seen["sandbox"] == (0, 1, 'NAME="sandboxdir"', "sandboxdir")
+    assert seen["sif"] == (0, 1, 'NAME="sifimage"', "sifimage.sif")
+    assert seen["docker"] == (0, 1, OS_LINE, "image")  # <store>/images/<key>/image
+
+
+def test_container_universe_obeys_the_image_policy(pool: Pool) -> None:
+    """A container_image outside /cvmfs that is not shipped with the job never matches (cvmfs
+    restriction), and -better-analyze names our START term."""
+    job = pool.submit(
+        sh_job(
+            "echo ran", "universe = container\ncontainer_image = /opt/images/x\ntransfer_container = false\n"
+        )
+    )
+    time.sleep(8)
+    ad = pool.ad(job)
+    analysis = pool.analyze(job)
+    pool.rm(job)
+
+    assert (1, 0) == (ad["JobStatus"], ad.get("NumJobStarts", 0))
+    assert "GS_JOB_IMAGE_KIND_ALLOWED" in analysis or "GS_START_IMAGE" in analysis, analysis
+
+
+def test_container_universe_job_cannot_skip_the_hook(pool: Pool) -> None:
+    """A job choosing its own hook keyword still runs through our hook and wrapper, in its image."""
+    extra = f'universe = container\ncontainer_image = {BUSYBOX}\n+HookKeyword = "NONE"\n'
+    job = pool.submit(sh_job(SHOW, extra))
+    ad = pool.wait(job, timeout=120)
+
+    assert (0, 1, OS_LINE) == (ad.get("ExitCode"), ad.get("NumJobStarts"), pool.output(job).splitlines()[0])

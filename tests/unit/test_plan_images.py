@@ -5,7 +5,7 @@ import pytest
 
 from glidein_singularity.plan import LaunchPlan, Refusal
 from glidein_singularity.store import entry_dir, fetch_for
-from tests.unit.plan_fixtures import SANDBOX, run_plan
+from tests.unit.plan_fixtures import EL9, EL9_REAL, SANDBOX, run_plan
 
 REMOTE = {"SINGULARITY_IMAGE_RESTRICTIONS": "cvmfs,remote"}
 STORE = "/glidein/tmp/gs-image-store"
@@ -109,3 +109,32 @@ def test_missing_shipped_image_is_the_users_error():
     assert isinstance(result, Refusal)
     assert not result.requeue
     assert "transfer_input_files" in result.message
+
+
+def test_container_universe_image_is_the_jobs_image():
+    result = run_plan(job={"WantContainer": True, "ContainerImage": EL9, "WantSandboxImage": True})
+    assert isinstance(result, LaunchPlan)
+    assert result.image == EL9_REAL
+    assert 'image "{}" from the job\'s ContainerImage'.format(EL9) in result.reasons
+
+
+def test_singularity_image_wins_over_container_image():
+    result = run_plan(job={"SingularityImage": EL9, "WantContainer": True, "ContainerImage": "docker://x:1"})
+    assert isinstance(result, LaunchPlan)
+    assert result.image == EL9_REAL
+
+
+def test_container_universe_without_image_is_refused():
+    result = run_plan(job={"WantContainer": True})
+    assert isinstance(result, Refusal)
+    assert (False, "the job wants a container (universe = container) but names no container_image") == (
+        result.requeue,
+        result.message,
+    )
+
+
+def test_container_universe_never_runs_bare():
+    """A slot without containers refuses a container-universe job instead of running it bare."""
+    result = run_plan(job={"WantContainer": True, "ContainerImage": EL9}, machine={"HAS_SINGULARITY": False})
+    assert isinstance(result, Refusal)
+    assert result.requeue

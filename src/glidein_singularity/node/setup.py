@@ -468,6 +468,8 @@ def _write_atomically(path: str, text: str) -> None:
 WRAPPER_ENTRY = "gs_job_wrapper.py"
 #: The health probe's launcher, linked next to glidein_config when shipped with gs-setup.
 HEALTH_ENTRY = "gs-health"
+#: The prepare-job hook that keeps HTCondor's own launch out of container-universe jobs (55-*.config).
+HOOK_ENTRY = "gs-prepare-job"
 
 
 def _package_location() -> str:
@@ -569,10 +571,11 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
         shutil.rmtree(target)
     os.rename(staging, target)
     done.append("copied {} to {}".format(package_location, target))
-    probe = os.path.join(scripts_dir, HEALTH_ENTRY)
-    if os.path.isfile(probe) and _link(os.path.abspath(probe), os.path.join(work_dir, HEALTH_ENTRY)):
-        # next to glidein_config, where the probe looks for the startup script's results
-        done.append("linked {} -> {}".format(os.path.join(work_dir, HEALTH_ENTRY), probe))
+    for name in (HEALTH_ENTRY, HOOK_ENTRY):
+        script = os.path.join(scripts_dir, name)
+        if os.path.isfile(script) and _link(os.path.abspath(script), os.path.join(work_dir, name)):
+            # next to glidein_config, where the probe looks for the startup script's results
+            done.append("linked {} -> {}".format(os.path.join(work_dir, name), script))
     return done
 
 
