@@ -3,7 +3,7 @@ skopeo), a loopback HTTP server for .sif, and a glidein whose image store holds 
 time (GS_IMAGE_STORE_MAX_MB = 3). Pulls are counted from the registry's own access log.
 
 The tests run in order on one pool: one pull for four concurrent jobs; later jobs from the cache; a
-missing tag refused once; the registry down requeues and the job runs when it is back (evicting the
+missing tag held at once; the registry down requeues and the job runs when it is back (evicting the
 idle image); an image in use is never evicted (the next job waits, requeued, until it is free); the
 CVMFS-unpacked copy is used without any request; an http:// .sif is fetched once; a .sif shipped with
 the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAGES.
@@ -103,14 +103,15 @@ def test_later_job_runs_from_cache(pool: Pool, registry: Registry) -> None:
     assert before == (registry.manifest_gets(REPO), registry.blob_gets(REPO))
 
 
-def test_missing_tag_refused_once(pool: Pool, registry: Registry) -> None:
-    """A tag the registry does not have is the user's error: refused at the first start, not requeued."""
+def test_missing_tag_is_held_once(pool: Pool, registry: Registry) -> None:
+    """A tag the registry does not have is the user's error: the prepare-job hook's fetch holds the job
+    at its first start, with the registry's answer; the registry is asked once."""
     job = pool.submit(sh_job("echo ran", image("nope")))
-    ad = pool.wait(job, timeout=120)
+    ad = pool.wait(job, statuses=(5,), timeout=120)
+    pool.rm(job)
 
-    assert (4, 90, 1) == (ad["JobStatus"], ad.get("ExitCode"), ad.get("NumJobStarts"))
-    assert "manifest unknown" in pool.output(job, "job.err")
-    assert "ran" not in pool.output(job)
+    assert (19, 190, 1) == (ad.get("HoldReasonCode"), ad.get("HoldReasonSubCode"), ad.get("NumJobStarts", 1))
+    assert "manifest unknown" in ad["HoldReason"] and f"{REPO}:nope" in ad["HoldReason"], ad["HoldReason"]
     assert 1 == len(re.findall(rf'"GET /v2/{REPO}/manifests/nope ', registry.log()))
 
 

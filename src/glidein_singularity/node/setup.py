@@ -466,9 +466,9 @@ def _write_atomically(path: str, text: str) -> None:
 #: The job wrapper's python entry, which GlideinWMS's condor_job_wrapper.sh (gs-job-wrapper) expects
 #: next to itself, i.e. in the glidein work dir.
 WRAPPER_ENTRY = "gs_job_wrapper.py"
-#: The health probe's launcher, linked next to glidein_config when shipped with gs-setup.
+#: The health probe's and the prepare-job hook's launchers, linked next to glidein_config when shipped
+#: with gs-setup (each finds the startup script's results there).
 HEALTH_ENTRY = "gs-health"
-#: The prepare-job hook that keeps HTCondor's own launch out of container-universe jobs (55-*.config).
 HOOK_ENTRY = "gs-prepare-job"
 
 
@@ -572,10 +572,10 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
     os.rename(staging, target)
     done.append("copied {} to {}".format(package_location, target))
     for name in (HEALTH_ENTRY, HOOK_ENTRY):
-        script = os.path.join(scripts_dir, name)
-        if os.path.isfile(script) and _link(os.path.abspath(script), os.path.join(work_dir, name)):
-            # next to glidein_config, where the probe looks for the startup script's results
-            done.append("linked {} -> {}".format(os.path.join(work_dir, name), script))
+        launcher = os.path.join(scripts_dir, name)
+        if os.path.isfile(launcher) and _link(os.path.abspath(launcher), os.path.join(work_dir, name)):
+            # next to glidein_config, where each looks for the startup script's results
+            done.append("linked {} -> {}".format(os.path.join(work_dir, name), launcher))
     return done
 
 
