@@ -110,8 +110,9 @@ def test_missing_tag_is_held_once(pool: Pool, registry: Registry) -> None:
     ad = pool.wait(job, statuses=(5,), timeout=120)
     pool.rm(job)
 
-    assert (19, 190, 1) == (ad.get("HoldReasonCode"), ad.get("HoldReasonSubCode"), ad.get("NumJobStarts", 1))
-    assert "manifest unknown" in ad["HoldReason"] and f"{REPO}:nope" in ad["HoldReason"], ad["HoldReason"]
+    assert (19, 190) == (ad.get("HoldReasonCode"), ad.get("HoldReasonSubCode"))
+    assert "manifest unknown" in ad["HoldReason"], ad["HoldReason"]
+    assert f"{REPO}:nope" in ad["HoldReason"], ad["HoldReason"]
     assert 1 == len(re.findall(rf'"GET /v2/{REPO}/manifests/nope ', registry.log()))
 
 
