@@ -56,7 +56,8 @@ def pool_pulls(s: Any, pool: Any, registry: Any, variant: str, image: str, jobs:
     repo = image.split("/", 3)[3].rsplit(":", 1)[0]
     if variant == "native":
         config = (
-            "USER_JOB_WRAPPER =\nSINGULARITY = /usr/bin/apptainer\nSINGULARITY_JOB = true\n"
+            "USER_JOB_WRAPPER =\nSTARTER_JOB_HOOK_KEYWORD =\n"
+            "SINGULARITY = /usr/bin/apptainer\nSINGULARITY_JOB = true\n"
             "SINGULARITY_IMAGE_EXPR = TARGET.SingularityImage\nSINGULARITY_TARGET_DIR = /srv\n"
             'SINGULARITY_RUN_TEST_BEFORE_JOB = false\nSINGULARITY_EXTRA_ARGUMENTS = "--no-https"\n'
         )
