@@ -28,8 +28,9 @@ Guarantees:
   recently used entries that no live process leases are evicted (under their key's lock, so a lease is
   never taken on an entry being removed).
 - **Classified failures.** ``Outcome.kind``: ``user`` (the image does not exist, access denied, too
-  large: refused, not requeued), ``outage`` (registry or network down, store busy: requeued, not the
-  node's fault), ``node`` (anything else: requeued and counted as the node's).
+  large: the prepare-job hook, which fetches first, holds the job; the wrapper refuses it, not
+  requeued), ``outage`` (registry or network down, store busy: requeued, counted against neither the
+  node nor the job), ``node`` (anything else: requeued and counted as the node's).
 """
 
 import errno

@@ -246,7 +246,7 @@ def _bring_image(launch: "LaunchPlan", inputs: "PlanInputs") -> "Tuple[Union[Lau
     if not outcome.ok:
         message = "image {}: {}".format(fetch.ref, outcome.message)
         if outcome.kind == "user":
-            return Refusal(message, launch.reasons, False), False
+            return Refusal(message, launch.reasons, False, True), False
         return Refusal(message, launch.reasons, True), outcome.kind == "outage"
     if outcome.fetched:
         again = inputs._replace(paths=inputs.paths._replace(probe=make_probe())).plan()  # type: ignore[no-untyped-call]
