@@ -180,3 +180,35 @@ def test_waiter_gives_up_at_its_deadline(tmp_path) -> None:
         holder.stdout.close()
     assert (False, "outage") == (outcome.ok, outcome.kind)
     assert 1.4 < outcome.seconds < 5
+
+
+@pytest.mark.parametrize(
+    ("path", "problem", "free", "status"),
+    [
+        ("", "", 0, "skip"),
+        ("/g/store", "/g/store belongs to uid 0, not to this glidein's user (uid 1000)", 0, "fail"),
+        ("/g/store", "", 100, "fail"),
+        ("/g/store", "", 50000, "pass"),
+    ],
+)
+def test_doctor_image_store_check(path: str, problem: str, free: int, status: str) -> None:
+    from glidein_singularity.node.doctor import check_image_store
+
+    result = check_image_store(path, problem, free, (2, 40))
+    assert (status, False) == (result.status, result.required)
+    assert bool(result.hint) == (status == "fail")
+
+
+def test_doctor_image_store_facts_create_nothing(tmp_path) -> None:
+    from glidein_singularity.node.doctor import _image_store_facts
+
+    missing = tmp_path / "store"
+    assert "" == _image_store_facts(str(missing))[0]
+    assert not missing.exists()
+    imagestore.open_store(str(missing))
+    _entry(str(missing), "k", 3 << 20, 1.0)
+    problem, free, held = _image_store_facts(str(missing))
+    assert ("", (1, 3)) == (problem, held)
+    assert free > 0
+    os.chmod(missing, 0o777)
+    assert "writable by group or others" in _image_store_facts(str(missing))[0]
