@@ -10,8 +10,9 @@ runtime to pull for each job. Instead, in this order:
 2. **the glidein's image store** (``GS_IMAGE_STORE``, by default ``<GLIDEIN_LOCAL_TMP_DIR>/gs-image-store``):
    the image is fetched once per glidein into ``<store>/images/<key>/image`` (an unpacked sandbox
    directory, which Apptainer runs unprivileged without FUSE) and every job runs from that copy. ``key``
-   is a hash of the canonical reference (``images.normalize_image_ref``), so the reference text chooses
-   no path. ``node.imagestore`` performs the fetch; this module only names things.
+   is the canonical reference (``images.normalize_image_ref``) escaped into one file-name component
+   (``store_key``), so the reference text chooses no path. ``node.imagestore`` performs the fetch;
+   this module only names things.
 
 Without a store (``GS_IMAGE_STORE`` set to ``none``, or no local directory known) remote images go to
 the runtime as written, as before.
@@ -100,11 +101,26 @@ class ImageFetch(Record):
         Record.__init__(self, ref, canonical, scheme, key, store, image, insecure, max_bytes, timeout)
 
 
-def store_key(canonical: str) -> str:
-    """The entry name of a canonical reference: 32 hex digits of its SHA-256 (never the text itself)."""
-    import hashlib  # only for remote images: it costs milliseconds at every wrapper start
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+#: Longest escaped key; longer references are named by a hash (a file name has at most 255 bytes).
+_KEY_MAX = 200
 
-    return hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+def store_key(canonical: str) -> str:
+    """The entry name of a canonical reference: the reference escaped into one file-name component.
+
+    Every byte outside ``[A-Za-z0-9_-]`` becomes ``.XX`` (hex), so the mapping is one-to-one, the name
+    holds no ``/`` and is never ``.`` or ``..``: the reference's text chooses no path. A reference whose
+    escaped form is longer than 200 characters is named ``sha256-<64 hex>`` instead (hashlib is imported
+    only then: it costs milliseconds at every launch).
+    """
+    data = canonical.encode("utf-8", "surrogateescape")
+    key = "".join(chr(byte) if chr(byte) in _KEY_CHARS else ".{:02x}".format(byte) for byte in data)
+    if len(key) <= _KEY_MAX:
+        return key
+    import hashlib
+
+    return "sha256-" + hashlib.sha256(data).hexdigest()
 
 
 def entry_dir(store: str, key: str) -> str:

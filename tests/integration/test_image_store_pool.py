@@ -132,6 +132,27 @@ def test_registry_down_requeues_and_loses_nothing(pool: Pool, registry: Registry
     assert 1 == len(entries(pool.s))  # the store's bound held: :1 (unused) was evicted for :2
 
 
+def test_digest_reference_is_verified(pool: Pool, registry: Registry) -> None:
+    """An image named by digest runs when the registry has that content, and is held when it does not
+    (the fetch checks the digest; a store entry is keyed by the digest reference, never by the tag)."""
+    digest = pool.s.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", f"docker://{ADDR}/{REPO}:1"]
+    ).stdout.strip()
+    assert digest.startswith("sha256:")
+    wrong = "sha256:" + ("0" if digest[-1] != "0" else "1") * 64
+    good = pool.submit(
+        sh_job("head -1 /etc/os-release", f'+SingularityImage = "docker://{ADDR}/{REPO}@{digest}"\n')
+    )
+    bad = pool.submit(sh_job("echo ran", f'+SingularityImage = "docker://{ADDR}/{REPO}@{wrong}"\n'))
+    good_ad = pool.wait(good)
+    bad_ad = pool.wait(bad, statuses=(5,), timeout=120)
+    pool.rm(bad)
+
+    assert (0, OS_LINE) == (good_ad.get("ExitCode"), pool.output(good).strip())
+    assert (19, 190) == (bad_ad.get("HoldReasonCode"), bad_ad.get("HoldReasonSubCode"))
+    assert wrong in bad_ad["HoldReason"]
+
+
 def test_image_in_use_is_never_evicted(pool: Pool) -> None:
     """A job runs on :1 for a while; a job on :2 needs its room: it is requeued until :1 is free, and the
     first job finishes normally in its image."""

@@ -39,7 +39,9 @@ def test_key_is_a_hash_of_the_canonical_form() -> None:
     assert one is not None
     assert two is not None
     assert one.key == two.key
-    assert set(one.key) <= set("0123456789abcdef")
+    assert one.key == "docker.3a.2f.2fdocker.2eio.2flibrary.2fbusybox.3alatest"
+    assert "sha256-" == store.store_key("docker://r.io/" + "a" * 300)[:7]
+    assert store.store_key("docker://r.io/a.b:1") != store.store_key("docker://r.io/a.2eb:1")
     assert f"/s/images/{one.key}/image" == one.image
 
 
