@@ -214,3 +214,21 @@ def test_doctor_image_store_facts_create_nothing(tmp_path) -> None:
     assert free > 0
     os.chmod(missing, 0o777)
     assert "writable by group or others" in _image_store_facts(str(missing))[0]
+
+
+def test_health_reports_the_store(tmp_path) -> None:
+    """The health probe's reason names the store's content; an unusable store is reported, not fatal."""
+    from glidein_singularity.node.health import HealthFacts, describe_store, evaluate
+
+    root = tmp_path / "store"
+    config = {"GS_IMAGE_STORE": str(root), "GS_IMAGE_STORE_MAX_MB": "100"}
+    assert "" == describe_store(config)
+    imagestore.open_store(str(root))
+    _entry(str(root), "a", 5 << 20, 1.0)
+    text = describe_store(config)
+    assert f"image store {root}: 1 image (5 MiB of 100 MiB)" == text
+    attributes = dict(evaluate(HealthFacts("", (), None, (), (), 0, 0, store=text), 3, 0))
+    assert (True, True) == (attributes["HAS_SINGULARITY"], attributes["GS_HEALTHY"])
+    assert str(attributes["GS_HEALTH_REASON"]).endswith(text)
+    os.chmod(root, 0o777)
+    assert "unusable: " in describe_store(config)
