@@ -28,7 +28,9 @@ from .plan import SETTING_NAMES, NodeSettings, PathInfo, Paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+    from .plan import LaunchPlan, Refusal
 
 __all__ = [
     "GLIDEIN_CONFIG_ATTR",
@@ -80,7 +82,7 @@ class PlanInputs(Record):
     ) -> None:
         Record.__init__(self, job_ad, machine_ad, settings, environ, tuple(argv), paths, tuple(notes))
 
-    def plan(self):  # type: ignore[no-untyped-def]
+    def plan(self) -> "Union[LaunchPlan, Refusal]":
         """``plan()`` of these inputs (a ``LaunchPlan`` or a ``Refusal``)."""
         from .plan import plan
 

@@ -325,16 +325,6 @@ def test_image_choice(job, machine, settings, filesystem, image):
         pytest.param(
             {},
             {},
-            {"container_env": "clearal"},
-            {},
-            "GLIDEIN_CONTAINER_ENV: unknown value 'clearal' in 'clearal'; expected a comma list of "
-            "clearpaths, clearall, keepall, osgset, condorset, gwmsset, clear",
-            True,
-            id="bad-env-policy",
-        ),
-        pytest.param(
-            {},
-            {},
             {"opts": "--bind 'x"},
             {},
             'GLIDEIN_SINGULARITY_OPTS "--bind \'x" cannot be split: No closing quotation',

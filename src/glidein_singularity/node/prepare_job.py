@@ -21,7 +21,8 @@ It does two things, both from the same inputs and the same ``plan()`` the wrappe
    problem is left to the wrapper, which requeues the job and counts it against the node.
 
 Our own failure (an exception here) never holds a job: it reports ``HookStatusCode = 300`` (the job goes
-back to Idle) after ``FAILURE_SLEEP`` seconds, so a broken node does not spin.
+back to Idle) after ``FAILURE_SLEEP`` seconds (less when glidein_config's ``GS_WRAPPER_FAILURE_SLEEP``
+is shorter), so a broken node does not spin.
 """
 
 import os
@@ -82,10 +83,14 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
     trusted = ad_file_trusted(machine_path)
     path = glidein_config_path(machine_ad, trusted, here)
     config = read_glidein_config(path) if path else {}
-    try:
-        cwd: Optional[str] = os.getcwd()
-    except OSError:
-        cwd = None
+    # The hook runs in the sandbox; the job will start in the starter's IWD (its own directory with
+    # should_transfer_files = NO), which the starter publishes as _CONDOR_JOB_IWD.
+    cwd: Optional[str] = environ.get("_CONDOR_JOB_IWD") or None
+    if cwd is None:
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            cwd = None
     inputs = assemble(
         job_ad, machine_ad, trusted, starter_env, _job_argv(job_ad), cwd, make_probe(), path, config
     )
@@ -147,7 +152,15 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     except Exception as exc:  # our failure: never a hold
         import time
 
-        time.sleep(FAILURE_SLEEP)
+        from ..inputs import read_glidein_config
+
+        try:
+            configured = float(
+                read_glidein_config(os.path.join(here, "glidein_config"))["GS_WRAPPER_FAILURE_SLEEP"]
+            )
+        except (KeyError, ValueError):
+            configured = FAILURE_SLEEP
+        time.sleep(max(0.0, min(configured, FAILURE_SLEEP)))
         message = "glidein-singularity prepare-job hook failed: {}: {}".format(type(exc).__name__, exc)
         lines = [("HookStatusCode", REQUEUE_STATUS), ("HookStatusMessage", " ".join(message.split()))]
     for name, value in lines:
