@@ -249,7 +249,7 @@ def _bring_image(launch: "LaunchPlan", inputs: "PlanInputs") -> "Tuple[Union[Lau
             return Refusal(message, launch.reasons, False, True), False
         return Refusal(message, launch.reasons, True), outcome.kind == "outage"
     if outcome.fetched:
-        again = inputs._replace(paths=inputs.paths._replace(probe=make_probe())).plan()  # type: ignore[no-untyped-call]
+        again = inputs._replace(paths=inputs.paths._replace(probe=make_probe())).plan()
         return (again._replace(fetch=None) if isinstance(again, LaunchPlan) else again), False
     return launch, False
 
