@@ -298,6 +298,8 @@ def _cannot_run(scope: _Scope) -> str:
 
 def _image_why_not(scope: _Scope, terms: "Mapping[str, str]", can_run: bool) -> str:
     image = scope.job.get("SingularityImage")
+    if image is None:  # universe = container
+        image = scope.job.get("ContainerImage")
     if not can_run:
         return 'the job names the image "{}" but the glidein cannot run containers ({})'.format(
             image, _cannot_run(scope)

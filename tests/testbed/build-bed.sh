@@ -72,6 +72,9 @@ log "install htcondor (trixie), apptainer (sid), busybox-static, procps"
 in_bed apt-get -qq update
 in_bed apt-get -qq install -y htcondor busybox-static procps util-linux >/dev/null
 in_bed apt-get -qq install -y -t sid apptainer >/dev/null
+# Image fetching (#16): a loopback OCI registry, tools to build and push images offline, and
+# squashfuse so SIF images run unprivileged (the session makes /dev/fuse in its private /dev).
+in_bed apt-get -qq install -y docker-registry skopeo umoci squashfuse >/dev/null
 in_bed apt-get -qq clean
 rm -f "$dir/usr/sbin/policy-rc.d"
 

@@ -186,6 +186,42 @@ def start(slot: dict[str, object], job: dict[str, object]) -> object:
             False,
             id="policy-refuses-dotdot",
         ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": CVMFS_IMG},
+            True,
+            id="container-universe-cvmfs",
+        ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": "docker://centos:7"},
+            False,
+            id="container-universe-remote-needs-remote",
+        ),
+        pytest.param(
+            NO_CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": CVMFS_IMG},
+            False,
+            id="container-universe-needs-containers",
+        ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": "bb.sif"},
+            False,
+            id="container-universe-shipped-sif-needs-opt-in",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_ALLOW_SANDBOX_IMAGES=True),
+            {"WantContainer": True, "ContainerImage": "bb.sif"},
+            True,
+            id="container-universe-shipped-sif-opted-in",
+        ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"SingularityImage": CVMFS_IMG, "ContainerImage": "docker://centos:7"},
+            True,
+            id="singularity-image-wins-over-container-image",
+        ),
     ],
 )
 def test_start_term(slot: dict[str, object], job: dict[str, object], expected: bool) -> None:

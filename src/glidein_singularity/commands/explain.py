@@ -85,7 +85,7 @@ def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
             "error": result.message,
             "requeue": result.requeue,
         }
-    return {
+    data = {
         "use_container": result.use_container,
         "image": result.image,
         "argv": list(result.argv),
@@ -93,6 +93,13 @@ def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
         "reasons": list(result.reasons),
         "error": None,
     }
+    if result.fetch is not None:  # the image comes from the glidein's image store
+        data["fetch"] = {
+            "ref": result.fetch.ref,
+            "canonical": result.fetch.canonical,
+            "into": result.fetch.image,
+        }
+    return data
 
 
 def _table(data: Dict[str, Any]) -> str:
@@ -103,6 +110,8 @@ def _table(data: Dict[str, Any]) -> str:
     else:
         lines.append("container:     {}".format("yes" if data["use_container"] else "no"))
         lines.append("image:         {}".format(data["image"] or "-"))
+        if data.get("fetch"):
+            lines.append("image store:   {} (fetched once per glidein)".format(data["fetch"]["ref"]))
         lines.append("argv:")
         lines.extend("  {!r}".format(arg) for arg in data["argv"])
         lines.append("env set:")

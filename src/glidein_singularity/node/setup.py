@@ -330,6 +330,8 @@ def _success_adverts(
     if os_list:
         adverts.append(("SINGULARITY_OS_LIST", os_list))
     adverts.append(("GS_PID_NAMESPACES", "True" if info.pid_namespaces else "False"))
+    if (config.get("GS_ALLOW_SANDBOX_IMAGES") or "").strip().lower() in ("true", "yes", "1"):
+        adverts.append(("GS_ALLOW_SANDBOX_IMAGES", "True"))  # START admits images shipped with jobs
     return [(name, value) for name, value in adverts if value]
 
 
