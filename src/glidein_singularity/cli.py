@@ -29,6 +29,7 @@ COMMANDS: Tuple[Tuple[str, str, str], ...] = (
     ("explain", "explain", "show what the wrapper would do for a job on a slot"),
     ("bundle", "bundle", "write the one-file bundle of the worker-node code a factory ships"),
     ("doctor", "doctor", "check why containers would or would not run on this node"),
+    ("install-ep", "install_ep", "install or update glidein-singularity on a plain HTCondor execution point"),
 )
 
 
