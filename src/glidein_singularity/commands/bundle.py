@@ -6,6 +6,7 @@ find it there. Exit status 0, or 1 when the file cannot be written.
 
 import argparse
 import os
+import sys
 
 from ..bundle import BUNDLE_NAME, write_bundle
 
@@ -23,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the bundle of the installed package; print what it holds."""
     package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    names = write_bundle(package_dir, args.output)
+    try:
+        names = write_bundle(package_dir, args.output)
+    except OSError as exc:
+        print("ERROR: cannot write {}: {}".format(args.output, exc.strerror or exc), file=sys.stderr)
+        return 1
     print("wrote {} ({} modules)".format(args.output, len(names)))
     return 0
