@@ -638,13 +638,15 @@ def page_lint_rules() -> str:
 
 def migration_example() -> tuple[str, str]:
     """What ``glidein-singularity import`` makes of the example GlideinWMS XML: (YAML, warnings)."""
-    from glidein_singularity.frontend.importer import config_to_yaml, import_xml, merge_imports
+    from glidein_singularity.frontend.importer import config_to_yaml, import_xml_split, merge_imports
 
-    configs, warnings = [], []
+    configs, decisions, notes = [], [], []
     for name in MIGRATION_INPUTS:
-        config, found = import_xml((ROOT / name).read_text(encoding="utf-8"), name)
+        config, found, said = import_xml_split((ROOT / name).read_text(encoding="utf-8"), name)
         configs.append(config)
-        warnings += ["WARNING: " + warning for warning in found]
+        decisions += ["WARNING: " + warning for warning in found]
+        notes += ["note: " + note for note in said]
+    warnings = decisions + notes
     header = (
         "# Imported by glidein-singularity import from {}; check it with glidein-singularity lint.\n".format(
             ", ".join(MIGRATION_INPUTS)
