@@ -100,7 +100,7 @@ def _job_label(job: SubmitJob, index: int) -> str:
     """The job's id as condor_q shows it when the ad has one, else its place in the queue statement."""
     cluster, proc = job.get("ClusterId"), job.get("ProcId")
     if cluster is not None and proc is not None:
-        return "{}.{}".format(cluster, proc)
+        return "{}.{}".format(cluster.strip(), proc.strip())
     return "job {}".format(index)
 
 
@@ -185,7 +185,8 @@ def _table_text(results: "List[Dict[str, Any]]", job_notes: "List[str]") -> str:
     return "\n".join(lines)
 
 
-def _jobs(args: argparse.Namespace, job_texts: "List[str]") -> "List[SubmitJob]":
+def _jobs(args: argparse.Namespace, job_texts: "List[str]") -> "List[Tuple[str, SubmitJob]]":
+    """(label, job) of every job to explain."""
     if args.submit:
         jobs = load_submit_jobs(args.submit)
     elif job_texts:
@@ -194,9 +195,10 @@ def _jobs(args: argparse.Namespace, job_texts: "List[str]") -> "List[SubmitJob]"
         from ._explain_pool import query_jobs
 
         jobs = [_job_from_text(text, "schedd") for text in query_jobs(args.job_id, args.schedd, args.pool)]
+    labelled = [(_job_label(job, index), job) for index, job in enumerate(jobs)]
     if args.proc is None:
-        return jobs
-    chosen = [job for index, job in enumerate(jobs) if _proc(job, index) == args.proc]
+        return labelled
+    chosen = [item for index, item in enumerate(labelled) if _proc(item[1], index) == args.proc]
     if not chosen:
         msg = "--proc {}: the {} job(s) have ProcId {}".format(
             args.proc, len(jobs), ", ".join(str(_proc(job, index)) for index, job in enumerate(jobs))
@@ -250,12 +252,11 @@ def run(args: argparse.Namespace, job_texts: "List[str]") -> int:
     config = read_glidein_config(args.glidein_config) if args.glidein_config else {}
     all_results: List[Dict[str, Any]] = []
     texts = []
-    for index, job in enumerate(jobs):
+    for label, job in jobs:
         argv = list(args.job_argv)
         if not argv:
             argv = job_argv(job, sandbox) if job.get("Cmd") else [os.path.join(sandbox, "job")]
         results = explain_candidates(job, candidates, start, module, sandbox, argv, config, args.reveal_sandbox)
-        label = _job_label(job, index)
         for item in results:
             item["job"] = label
         all_results.extend(results)
@@ -263,7 +264,7 @@ def run(args: argparse.Namespace, job_texts: "List[str]") -> int:
         text = _table_text(results, notes)
         texts.append(text if len(jobs) == 1 else "=== {}: {}".format(label, text))
     if args.format == "json":
-        for note in [note for job in jobs for note in job.notes] + common_notes:
+        for note in [note for _, job in jobs for note in job.notes] + common_notes:
             print("note: {}".format(note), file=sys.stderr)
         print(json.dumps(all_results, indent=2, sort_keys=True))
     else:
