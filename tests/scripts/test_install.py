@@ -64,6 +64,41 @@ def test_wheel_carries_the_snippets_and_launchers(wheel_site):
         assert "glidein_singularity/share/glidein_scripts/" + name in names
 
 
+def test_wheel_installs_the_man_page_and_completion(wheel_site):
+    """glidein-singularity(1) and the bash completion, generated from the parser, are data files."""
+    _, names = wheel_site
+    data = [name.split(".data/data/", 1)[1] for name in names if ".data/data/" in name]
+    assert "share/man/man1/glidein-singularity.1" in data
+    assert "share/bash-completion/completions/glidein-singularity" in data
+
+
+def test_completion_and_man_page_cover_every_command():
+    """Every sub-command and its options appear in the generated man page and completion."""
+    from glidein_singularity import cli
+
+    man = (ROOT / "docs" / "man" / "glidein-singularity.1").read_text()
+    completion = (ROOT / "docs" / "completion" / "glidein-singularity").read_text()
+    for name, _, _ in cli.COMMANDS:
+        assert ".SS {}".format(name.replace("-", "\\-")) in man
+        assert "        {}) opts=".format(name) in completion
+    done = subprocess.run(
+        ["bash", "-c", 'source "$1"; COMP_WORDS=(glidein-singularity lint x --fo); COMP_CWORD=3; '
+         '_glidein_singularity; echo "${COMPREPLY[@]}"', "-", str(ROOT / "docs" / "completion" / "glidein-singularity")],
+        capture_output=True, text=True, check=True,
+    )
+    assert "--format" == done.stdout.strip()
+
+
+def test_bundle_scripts_dir_from_the_wheel(wheel_site, tmp_path):
+    """`bundle --scripts-dir DIR` writes the zip and the launchers a glidein gets, from the package."""
+    site, _ = wheel_site
+    done = _run(site, tmp_path, "bundle", "--scripts-dir", "web/gs")
+    assert 0 == done.returncode, done.stderr
+    names = sorted(os.listdir(tmp_path / "web" / "gs"))
+    assert sorted(["glidein_singularity.zip", *install_ep.LAUNCHERS]) == names
+    assert os.access(tmp_path / "web" / "gs" / "gs-setup", os.X_OK)
+
+
 def test_explain_from_the_wheel_in_any_directory(wheel_site, tmp_path):
     """`python -m glidein_singularity explain --submit ... --machine-ads ...` finds the START file."""
     site, _ = wheel_site

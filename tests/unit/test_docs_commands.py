@@ -8,7 +8,9 @@ languages are not allowed, so a command cannot hide from this test. Each command
 - ``glidein_scripts/gs-<name> ...``: the launcher exists and the arguments parse with the parser of
   ``glidein_singularity.node.<name>`` (the script tests run these entry points);
 - ``bash quickstart.sh demo|test``: the quick-start commands;
-- ``tox -e ENV``: an environment of tox.ini.
+- ``tox -e ENV``: an environment of tox.ini;
+- ``python3 -m pip install .``: the install from a checkout (tests/scripts/test_install.py builds and
+  uses that wheel).
 """
 
 import importlib.util
@@ -23,7 +25,7 @@ from glidein_singularity import cli
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 #: Options whose value is written, not read.
-OUTPUT_OPTIONS = ("-o", "--output", "--output-dir", "--config-out", "--work-dir")
+OUTPUT_OPTIONS = ("-o", "--output", "--output-dir", "--config-out", "--work-dir", "--scripts-dir")
 SHELL_FENCES = ("bash", "sh", "shell", "zsh", "shell-session", "shellsession", "sh-session")
 _FENCE = re.compile(r"^(```+|~~~+)\s*\{?([\w-]*)\}?")
 
@@ -146,6 +148,8 @@ def test_shown_command_is_exercised(page, line, command, produced):
         assert len(words) == 3
         assert words[2] in ("demo", "test")
         assert "    {})".format(words[2]) in (ROOT / "quickstart.sh").read_text(encoding="utf-8")
+    elif words == ["python3", "-m", "pip", "install", "."]:
+        assert (ROOT / "setup.cfg").is_file()
     elif words[:2] == ["tox", "-e"] and len(words) == 3:
         assert "[testenv:{}]".format(words[2]) in (ROOT / "tox.ini").read_text(encoding="utf-8")
     else:
