@@ -33,7 +33,14 @@ MAX_AD_BYTES = 16 * 1024 * 1024
 
 #: Attributes only a job ad has, and only a slot (machine) ad has: the kind of an ad without ``MyType``.
 JOB_MARKERS = ("ClusterId", "ProcId", "Cmd", "JobUniverse", "QDate", "JobStatus", "RequestCpus")
-MACHINE_MARKERS = ("SlotID", "SlotType", "StartdIpAddr", "TotalSlots", "HAS_SINGULARITY", "SINGULARITY_OS_LIST")
+MACHINE_MARKERS = (
+    "SlotID",
+    "SlotType",
+    "StartdIpAddr",
+    "TotalSlots",
+    "HAS_SINGULARITY",
+    "SINGULARITY_OS_LIST",
+)
 
 
 def read_ad_text(path: str, what: str = "ad") -> str:

@@ -280,7 +280,9 @@ def parse_all_with_bindings(text: str, cwd: str, module: "Any") -> "List[SubmitJ
             commands = [(key, value) for key, value in commands if key not in ("Process", "ProcId", "Item")]
             notes = []
             if items or count > 1:
-                notes.append("job {} of the queue statement{}".format(proc, " ({})".format(shown) if shown else ""))
+                notes.append(
+                    "job {} of the queue statement{}".format(proc, " ({})".format(shown) if shown else "")
+                )
             jobs.append(job_from_commands(commands, cwd, "htcondor2", notes))
     return jobs
 

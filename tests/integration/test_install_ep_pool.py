@@ -80,11 +80,14 @@ def test_explain_job_id_from_the_live_pool(ep: tuple[Pool, str, str], bed: Sessi
     run = bed.run([*CLI, "explain", f"{idle.cluster}.0"], env=ENV, user="tuser", check=False)
     assert 1 == run.returncode, run.stderr
     assert run.stdout.startswith(f"0 of {len(pool.slots())} glideins would run the job: none")
-    assert 'why not: the job\'s REQUIRED_OS "rhel6" is not served: SINGULARITY_OS_LIST is "default,rhel9,busybox"' in (
-        run.stdout
+    assert (
+        'why not: the job\'s REQUIRED_OS "rhel6" is not served: '
+        'SINGULARITY_OS_LIST is "default,rhel9,busybox"' in (run.stdout)
     )
 
-    run = bed.run([*CLI, "explain", str(held.cluster), "--format", "json"], env=ENV, user="tuser", check=False)
+    run = bed.run(
+        [*CLI, "explain", str(held.cluster), "--format", "json"], env=ENV, user="tuser", check=False
+    )
     assert 0 == run.returncode, run.stderr
     results = json.loads(run.stdout)
     assert {f"{held.cluster}.0"} == {item["job"] for item in results}
@@ -92,7 +95,7 @@ def test_explain_job_id_from_the_live_pool(ep: tuple[Pool, str, str], bed: Sessi
     rhel9 = g.IMAGES_DICT.split("rhel9:")[1].split(",")[0]
     real = bed.run(["readlink", "-f", rhel9]).stdout.strip()  # the wrapper runs the resolved image
     assert {real} == {item["plan"]["image"] for item in results}
-    assert "note: candidates: the 2 slot(s) of the pool's collector" in run.stderr
+    assert f"note: candidates: the {len(pool.slots())} slot(s) of the pool's collector" in run.stderr
 
     # the same job read from condor_q -l on standard input
     ad = bed.run(["condor_q", "-l", str(held.cluster)], user="tuser").stdout

@@ -25,7 +25,18 @@ def wheel_site(tmp_path_factory):
     """The package installed from a freshly built wheel into its own directory (no checkout on the path)."""
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -82,9 +93,17 @@ def test_completion_and_man_page_cover_every_command():
         assert ".SS {}".format(name.replace("-", "\\-")) in man
         assert "        {}) opts=".format(name) in completion
     done = subprocess.run(
-        ["bash", "-c", 'source "$1"; COMP_WORDS=(glidein-singularity lint x --fo); COMP_CWORD=3; '
-         '_glidein_singularity; echo "${COMPREPLY[@]}"', "-", str(ROOT / "docs" / "completion" / "glidein-singularity")],
-        capture_output=True, text=True, check=True,
+        [
+            "bash",
+            "-c",
+            'source "$1"; COMP_WORDS=(glidein-singularity lint x --fo); COMP_CWORD=3; '
+            '_glidein_singularity; echo "${COMPREPLY[@]}"',
+            "-",
+            str(ROOT / "docs" / "completion" / "glidein-singularity"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "--format" == done.stdout.strip()
 

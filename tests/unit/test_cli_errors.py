@@ -72,7 +72,8 @@ def test_render_refuses_lint_errors_unless_forced(tmp_path, capsys):
     """render prints the lint errors and writes nothing (exit 1); --force renders what it can."""
     path = _yaml(
         tmp_path,
-        "frontend:\n  groups:\n    main:\n      singularity_use: REQUIRED\n      images:\n        default: {}\n"
+        "frontend:\n  groups:\n    main:\n      singularity_use: REQUIRED\n"
+        "      images:\n        default: {}\n"
         "      allowed_image_sources: [docker://myvo/*]\n".format(EL9),
     )
     out = tmp_path / "out"
@@ -96,7 +97,9 @@ def test_lint_does_not_cascade(tmp_path, capsys):
 
 def test_lint_reports_every_section_in_one_pass(tmp_path, capsys):
     """Findings in different sections all come in one run: fixing one does not reveal the next."""
-    text = BAD_KEY + "    other:\n      singularity_use: REQIRED\n    third:\n      singularity_use: PREFERRED\n"
+    text = (
+        BAD_KEY + "    other:\n      singularity_use: REQIRED\n    third:\n      singularity_use: PREFERRED\n"
+    )
     assert 1 == main(["lint", _yaml(tmp_path, text)])
     out = capsys.readouterr().out
     assert "GS102 error: frontend.groups.main.images" in out
@@ -109,9 +112,8 @@ def test_choices_are_read_case_insensitively_as_the_glidein_does(tmp_path, capsy
     """`singularity_use: required` is accepted (policy.negotiate upper-cases it) and rendered canonically."""
     path = _yaml(
         tmp_path,
-        "frontend:\n  groups:\n    main:\n      singularity_use: '{}'\n      images:\n        default: {}\n".format(
-            value, EL9
-        ),
+        "frontend:\n  groups:\n    main:\n      singularity_use: '{}'\n"
+        "      images:\n        default: {}\n".format(value, EL9),
     )
     assert 0 == main(["lint", path])
     capsys.readouterr()

@@ -47,7 +47,9 @@ def test_line_that_is_not_an_attribute_is_an_error(tmp_path, capsys):
         ),
         pytest.param(
             ["--job-ad", JOB_AD, "--machine-ad", JOB_AD],
-            "the machine ad {} is a job ad (by its MyType or attributes): give it with --job-ad".format(JOB_AD),
+            "the machine ad {} is a job ad (by its MyType or attributes): give it with --job-ad".format(
+                JOB_AD
+            ),
             id="job-as-machine",
         ),
     ],
@@ -88,7 +90,7 @@ def test_every_queued_job_of_a_submit_file_is_explained(tmp_path, capsys):
     """`queue 3` explains three jobs, each with its own $(Process); --proc picks one."""
     sub = tmp_path / "job.sub"
     sub.write_text(
-        "executable = /bin/echo\narguments = $(Process)\n+SingularityImage = \"{}\"\nqueue 3\n".format(EL9)
+        'executable = /bin/echo\narguments = $(Process)\n+SingularityImage = "{}"\nqueue 3\n'.format(EL9)
     )
     argv = ["explain", "--submit", str(sub), "--machine-ads", SLOTS, "--start-config", START_CONFIG]
     assert 0 == main([*argv, "--format", "json"])
@@ -101,7 +103,8 @@ def test_every_queued_job_of_a_submit_file_is_explained(tmp_path, capsys):
     assert {"job 2"} == {item["job"] for item in results}
     assert 0 == main([*argv])
     text = capsys.readouterr().out
-    assert "=== job 0: " in text and "=== job 2: " in text
+    assert "=== job 0: " in text
+    assert "=== job 2: " in text
 
 
 def test_sandbox_does_not_default_to_the_current_directory(tmp_path, monkeypatch, capsys):
@@ -113,12 +116,25 @@ def test_sandbox_does_not_default_to_the_current_directory(tmp_path, monkeypatch
     data = json.loads(captured.out)
     assert str(tmp_path) not in json.dumps(data)
     assert any(arg.startswith(SANDBOX) for arg in data["argv"])
-    assert "note: the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX) in captured.err
+    assert (
+        "note: the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX) in captured.err
+    )
 
 
 def test_job_argv_after_double_dash_with_a_job_ad(capsys):
     """`--job-ad FILE --machine-ad FILE -- cmd args`: the command is the job's, not a job id."""
-    argv = ["explain", "--job-ad", JOB_AD, "--machine-ad", MACHINE_AD, "--format", "json", "--", "/bin/x", "a"]
+    argv = [
+        "explain",
+        "--job-ad",
+        JOB_AD,
+        "--machine-ad",
+        MACHINE_AD,
+        "--format",
+        "json",
+        "--",
+        "/bin/x",
+        "a",
+    ]
     assert 0 == main(argv)
     assert ["/bin/x", "a"] == json.loads(capsys.readouterr().out)["argv"][-2:]
 
@@ -158,11 +174,14 @@ def test_config_candidates_carry_the_image_source_regexes(tmp_path, capsys):
     for item in results.values():
         assert not item["matched"]
         assert item["plan"] is None
-        assert any("is not an allowed image source here" in r and "GS_IMAGE_DENY_REGEX \"" in r for r in item["why_not"])
+        assert any(
+            "is not an allowed image source here" in r and 'GS_IMAGE_DENY_REGEX "' in r
+            for r in item["why_not"]
+        )
 
 
 def test_yaml_entries_declare_gpus(tmp_path, capsys):
-    """request_gpus = 1 matches the entry whose GLIDEIN_Resource_Slots has GPUs, and says how to declare them."""
+    """request_gpus = 1 matches the entry whose GLIDEIN_Resource_Slots has GPUs; the others say how."""
     code, results = _explain_config(tmp_path, capsys, "executable = /bin/true\nrequest_gpus = 1\nqueue\n")
     assert 0 == code
     assert results["main @ gpu_site"]["plan"]["error"] is None

@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SANDBOX", "assumed_probe", "explain_candidates", "run"]
 
 
-
 def assumed_probe(
     local: "Callable[[str], PathInfo]", sandbox: str, assumed: "Iterable[str]", cvmfs_mount_dir: str
 ) -> "Callable[[str], PathInfo]":
@@ -88,12 +87,7 @@ def _job_from_text(text: str, where: str) -> SubmitJob:
     ad = parse_ad(text)
     attributes = [(name, ad.raw(name) or "") for name in ad]
     requirements = [ad.raw("Requirements") or ""] if "Requirements" in ad else []
-    proc = ad.get("ProcId")
-    cluster = ad.get("ClusterId")
-    notes = []
-    if isinstance(cluster, int) and isinstance(proc, int):
-        notes.append("job {}.{}".format(cluster, proc))
-    return SubmitJob(attributes, requirements, notes, where)
+    return SubmitJob(attributes, requirements, (), where)
 
 
 def _job_label(job: SubmitJob, index: int) -> str:
@@ -139,7 +133,8 @@ def explain_candidates(
         notes = [*candidate.notes, *result.notes]
         if candidate.source == "config" and any(GPU_CLAUSE in reason for reason in result.why_not):
             notes.append(
-                "an entry declares its GPUs in extra_attrs, as GlideinWMS does: GLIDEIN_Resource_Slots: GPUs,N"
+                "an entry declares its GPUs in extra_attrs, as GlideinWMS does: "
+                "GLIDEIN_Resource_Slots: GPUs,N"
             )
         data = None
         if result.matched:
@@ -256,7 +251,9 @@ def run(args: argparse.Namespace, job_texts: "List[str]") -> int:
         argv = list(args.job_argv)
         if not argv:
             argv = job_argv(job, sandbox) if job.get("Cmd") else [os.path.join(sandbox, "job")]
-        results = explain_candidates(job, candidates, start, module, sandbox, argv, config, args.reveal_sandbox)
+        results = explain_candidates(
+            job, candidates, start, module, sandbox, argv, config, args.reveal_sandbox
+        )
         for item in results:
             item["job"] = label
         all_results.extend(results)

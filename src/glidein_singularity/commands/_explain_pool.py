@@ -55,9 +55,7 @@ def query_jobs(job_id: str, schedd: "Optional[str]" = None, pool: "Optional[str]
     try:
         ads = _schedd(module, schedd, pool).query(constraint=constraint)
     except Exception as exc:  # the bindings raise HTCondorException and friends
-        msg = "cannot query the schedd{} for job {}: {}".format(
-            " " + schedd if schedd else "", job_id, exc
-        )
+        msg = "cannot query the schedd{} for job {}: {}".format(" " + schedd if schedd else "", job_id, exc)
         raise GlideinSingularityError(msg) from exc
     if not ads:
         msg = "job {} is not in the queue of the schedd{} (condor_q {} shows nothing)".format(

@@ -16,7 +16,8 @@ def looks_like_xml(text: str) -> bool:
 
 
 def read_text(path: str, want: str) -> Optional[str]:
-    """The file's text, or None after printing why not (unreadable, or XML/YAML when ``want`` is the other)."""
+    """The file's text, or None after printing why not (unreadable, or XML/YAML when ``want`` is the
+    other kind)."""
     try:
         with open(path, encoding="utf-8") as stream:
             text = stream.read()
@@ -26,8 +27,8 @@ def read_text(path: str, want: str) -> Optional[str]:
         return None
     if want == "yaml" and looks_like_xml(text):
         print(
-            "ERROR: {} is XML, not the YAML configuration: turn a GlideinWMS frontend.xml/glideinWMS.xml into "
-            "YAML with `glidein-singularity import {}`".format(path, path),
+            "ERROR: {} is XML, not the YAML configuration: turn a GlideinWMS frontend.xml/glideinWMS.xml "
+            "into YAML with `glidein-singularity import {}`".format(path, path),
             file=sys.stderr,
         )
         return None

@@ -95,7 +95,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sandbox",
         metavar="DIR",
-        help="the job directory (default: _CONDOR_SCRATCH_DIR when set, else {}, said in a note)".format(SANDBOX),
+        help="the job directory (default: _CONDOR_SCRATCH_DIR when set, else {}, said in a note)".format(
+            SANDBOX
+        ),
     )
     parser.add_argument(
         "--reveal-sandbox",
@@ -171,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     if args.job_ad:
         job_texts = split_ads(read_ad_text(args.job_ad, "job ad"))
         if not job_texts:
-            raise AdError("the job ad {} is empty".format(args.job_ad))
+            msg = "the job ad {} is empty".format(args.job_ad)
+            raise AdError(msg)
         for text in job_texts:
             check_ad(parse_ad(text), "job", args.job_ad)
     if args.machine_ad:
@@ -197,7 +200,10 @@ def run(args: argparse.Namespace) -> int:
     sandbox = args.sandbox or environ.get("_CONDOR_SCRATCH_DIR")
     if not sandbox:
         sandbox = SANDBOX
-        print("note: the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX), file=sys.stderr)
+        print(
+            "note: the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX),
+            file=sys.stderr,
+        )
     error_file = environ.get("_CONDOR_WRAPPER_ERROR_FILE") or os.path.join(sandbox, ".job_wrapper_failure")
     argv = list(args.job_argv) or [os.path.join(sandbox, "job")]
     paths = Paths(

@@ -73,9 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="USER",
         help="run gs-setup's validation container as USER, a user jobs run as (install-ep runs as root)",
     )
-    parser.add_argument(
-        "--no-setup", action="store_true", help="only install the files; do not run gs-setup"
-    )
+    parser.add_argument("--no-setup", action="store_true", help="only install the files; do not run gs-setup")
 
 
 def _staged(prefix: str, path: str) -> str:
@@ -195,7 +193,10 @@ def run(args: argparse.Namespace) -> int:
         done = install_files(args.libexec, args.config_dir, args.prefix)
     except OSError as exc:
         where = exc.filename or ""
-        print("ERROR: cannot install into {}: {} (run as root?)".format(where, exc.strerror or exc), file=sys.stderr)
+        print(
+            "ERROR: cannot install into {}: {} (run as root?)".format(where, exc.strerror or exc),
+            file=sys.stderr,
+        )
         return 1
     for path, what in done:
         print("install-ep: {} {}".format(what, path))
@@ -208,4 +209,3 @@ def run(args: argparse.Namespace) -> int:
     if status in (0, 3):
         print("install-ep: done; run condor_reconfig (or restart HTCondor) to use it")
     return status
-

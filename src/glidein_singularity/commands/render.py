@@ -54,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     errors = [f for f in lint_document(parse_yaml(text, args.config)) if f.severity is Severity.ERROR]
     for f in errors:
-        print("{}:{}: {} {}: {}: {}".format(f.filename, f.line, f.rule, f.severity.value, f.key, f.message), file=sys.stderr)
+        print(
+            "{}:{}: {} {}: {}: {}".format(f.filename, f.line, f.rule, f.severity.value, f.key, f.message),
+            file=sys.stderr,
+        )
     if errors and not args.force:
         print(
             "ERROR: {}: not rendered: lint found {} error(s); fix them, or give --force".format(

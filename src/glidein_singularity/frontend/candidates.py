@@ -28,6 +28,7 @@ from .. import images
 from ..classad import format_literal
 from ..errors import ConfigError
 from ..matching import Candidate
+
 # the startup script's own rules for SINGULARITY_OS_LIST and the image-source adverts
 from ..node.setup import ImageStatus, _servable_os, source_adverts
 from ..policy import Outcome, negotiate

@@ -678,7 +678,9 @@ def _run_glidein(args: argparse.Namespace, started: float) -> int:
 def verdict(result: SetupResult) -> str:
     """One line: are containers on or off on this node, and why."""
     advertised = dict(result.adverts).get("HAS_SINGULARITY")
-    negotiation = next((note[len("negotiation: ") :] for note in result.notes if note.startswith("negotiation: ")), "")
+    negotiation = next(
+        (note[len("negotiation: ") :] for note in result.notes if note.startswith("negotiation: ")), ""
+    )
     if result.status != "OK":
         return "containers OFF: the setup failed: {}".format(result.detail)
     if advertised == "True" and result.runtime is not None:
@@ -762,9 +764,9 @@ def _run_standalone(args: argparse.Namespace, started: float) -> int:
     if result.exit_code != EXIT_OK:
         print("ERROR: {}".format(result.detail), file=sys.stderr)
     _report_time(result, started)
-    if result.exit_code == EXIT_OK and dict(result.adverts).get("HAS_SINGULARITY") == "False":
-        if result.outcome is Outcome.PREFERRED:
-            return EXIT_CONTAINERS_OFF
+    off = dict(result.adverts).get("HAS_SINGULARITY") == "False"
+    if result.exit_code == EXIT_OK and off and result.outcome is Outcome.PREFERRED:
+        return EXIT_CONTAINERS_OFF
     return result.exit_code
 
 
