@@ -96,7 +96,8 @@ def test_lint_does_not_cascade(tmp_path, capsys):
 
 
 def test_lint_reports_every_section_in_one_pass(tmp_path, capsys):
-    """Findings in different sections all come in one run: fixing one does not reveal the next."""
+    """Findings in different sections all come in one run, and the issue's `required` case no longer
+    hides the pair finding (GS108) that used to appear only once it was fixed."""
     text = (
         BAD_KEY + "    other:\n      singularity_use: REQIRED\n    third:\n      singularity_use: PREFERRED\n"
     )
@@ -105,6 +106,14 @@ def test_lint_reports_every_section_in_one_pass(tmp_path, capsys):
     assert "GS102 error: frontend.groups.main.images" in out
     assert "GS101 error: frontend.groups.other.singularity_use" in out
     assert "GS109 warning: frontend.groups.third.singularity_use" in out
+    pair = (
+        "frontend:\n  groups:\n    main:\n      singularity_use: required\n      images:\n"
+        "        default: {}\nfactory:\n  entries:\n    site: {{}}\n".format(EL9)
+    )
+    assert 1 == main(["lint", _yaml(tmp_path, pair)])
+    out = capsys.readouterr().out
+    assert "GS101" not in out
+    assert "GS108 warning: frontend.groups.main.singularity_use: group 'main' on entry 'site'" in out
 
 
 @pytest.mark.parametrize("value", ["required", "Required", " REQUIRED "])

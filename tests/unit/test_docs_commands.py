@@ -185,3 +185,17 @@ def test_user_guide_explain_examples(job_ad, status, image, tmp_path, capsys):
         assert data["reasons"][0] in guide
     else:
         assert '"error": {},'.format(json.dumps(data["error"])) in guide
+
+
+def test_ep_guides_agree_on_the_local_settings_file():
+    """The EP guide and the factory page agree: GS_LIBEXEC/GS_NODE_CONFIG in 49-...-local.config, read
+    before the snippets; the node settings file is named; gs-setup is not run as a user into /etc."""
+    ep = " ".join((DOCS / "guides" / "ep-admin.md").read_text(encoding="utf-8").split())
+    factory = " ".join((DOCS / "deploy-factory.md").read_text(encoding="utf-8").split())
+    for text in (ep, factory):
+        assert "49-glidein-singularity-local.config" in text
+        assert "read after the snippets" not in text
+    assert "`49-glidein-singularity-local.config`, read before the snippets" in factory
+    assert "GS_NODE_CONFIG = /etc/condor/config.d/55-glidein-singularity-node.config" in ep
+    assert "Run it as a user your jobs run as" not in ep
+    assert "--config-out /etc/condor/config.d/" not in ep

@@ -200,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for path, what in done:
         print("install-ep: {} {}".format(what, path))
+    sys.stdout.flush()  # before gs-setup writes to the same stream
     if args.no_setup:
         print("install-ep: " + _SKIP_SETUP_NOTE)
         return 0
