@@ -21,8 +21,9 @@ requirements, with HTCondor's ClassAd library), why not in words, and for a matc
 of ``job``, ``glidein``, ``matched``, ``why_not`` (sentences), ``plan`` (the object above, or null) and
 ``notes``.
 
-Exit status: 0 for a plan, 1 for a refusal; with candidates, 0 when at least one glidein matches with a
-plan, 1 when none does; 2 for a usage error.
+Exit status: 0 for a plan, 1 for a refusal or an ad that is not what it was given as; with candidates
+(or the pool's slots), 0 when every job explained matches at least one glidein with a plan, 1 when one
+does not; 2 for a usage error.
 """
 
 import argparse
