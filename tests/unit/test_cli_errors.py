@@ -21,7 +21,7 @@ EL8 = "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el8:latest"
 
 def _cli(*argv, stdout=subprocess.PIPE):
     return subprocess.run(
-        [sys.executable, "-m", "glidein_singularity", *argv],
+        [sys.executable, "-m", "glidein_singularity.cli", *argv],
         stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,13 +8,14 @@ import pathlib
 import pytest
 
 from glidein_singularity.cli import main
-from glidein_singularity.commands.explain import SANDBOX
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
 JOB_AD = str(EXAMPLES / "job.ad")
 MACHINE_AD = str(EXAMPLES / "machine.ad")
 SLOTS = str(EXAMPLES / "slots.ads")
+#: The job directory explain shows when none is given (commands.explain.SANDBOX).
+SANDBOX = "/var/lib/condor/execute/dir_1"
 START_CONFIG = str(ROOT / "condor_config.d" / "60-glidein-singularity-start.config")
 EL9 = "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el9:latest"
 
@@ -109,6 +110,9 @@ def test_every_queued_job_of_a_submit_file_is_explained(tmp_path, capsys):
 
 def test_sandbox_does_not_default_to_the_current_directory(tmp_path, monkeypatch, capsys):
     """Without --sandbox or _CONDOR_SCRATCH_DIR, the job directory is the documented one, said in a note."""
+    from glidein_singularity.commands import explain
+
+    assert SANDBOX == explain.SANDBOX
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("_CONDOR_SCRATCH_DIR", raising=False)
     assert 0 == main(["explain", "--job-ad", JOB_AD, "--machine-ad", MACHINE_AD, "--format", "json"])
