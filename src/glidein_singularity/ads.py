@@ -172,7 +172,7 @@ def check_ad(ad: Ad, expected: str, where: str) -> None:
                 module.ExprTree(raw)
             except Exception:  # the bindings raise ValueError/ClassAdException
                 msg = "the {} does not parse as a ClassAd: {} = {} is not a ClassAd expression".format(
-                    what, name, raw[:80]
+                    what, name, raw.strip()[:80]
                 )
                 raise AdError(msg) from None
     kind = ad_kind(ad)

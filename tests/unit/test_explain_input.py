@@ -61,6 +61,21 @@ def test_ads_of_the_wrong_kind_are_errors(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_machine_ads_file_is_validated(tmp_path, capsys):
+    """--machine-ads with a job ad among the slots, or garbage, is an error naming the file."""
+    bad = tmp_path / "slots.ads"
+    bad.write_text(pathlib.Path(SLOTS).read_text() + "\n" + pathlib.Path(JOB_AD).read_text())
+    assert 1 == main(
+        ["explain", "--job-ad", JOB_AD, "--machine-ads", str(bad), "--start-config", START_CONFIG]
+    )
+    assert "the machine ad {} is a job ad".format(bad) in capsys.readouterr().err
+    bad.write_text('Name = "slot1@x"\nSlotID = 1\nStart = ((\n')
+    assert 1 == main(
+        ["explain", "--job-ad", JOB_AD, "--machine-ads", str(bad), "--start-config", START_CONFIG]
+    )
+    assert "does not parse as a ClassAd: Start = (( is not a ClassAd expression" in capsys.readouterr().err
+
+
 def test_mytype_decides_the_kind(tmp_path, capsys):
     """An ad with MyType = "Machine" is a machine ad whatever else it holds."""
     ad = tmp_path / "x.ad"

@@ -19,14 +19,13 @@ import json
 import os
 import sys
 
-from ..ads import classad_evaluator, read_ad_text
+from ..ads import check_ad, classad_evaluator, read_ad_text, split_ads
 from ..classad import Ad, parse_ad
 from ..errors import ConfigError, GlideinSingularityError
 from ..images import is_cvmfs_path, parse_images_dict
 from ..matching import (
     Candidate,
     classad_module,
-    load_machine_ads,
     load_start_terms,
     match,
     parse_machine_ads,
@@ -215,7 +214,11 @@ def _candidates(args: argparse.Namespace, module: "Any") -> "Tuple[List[Candidat
             parse_machine_ads(read_ad_text(args.machine_ad, "machine ad"), args.machine_ad, module)
         )
     if args.machine_ads:
-        candidates.extend(load_machine_ads(args.machine_ads, module))
+        text = read_ad_text(args.machine_ads, "machine ads")
+        if not text.lstrip().startswith(("[", "{")):  # condor_status -l text: each ad checked
+            for block in split_ads(text):
+                check_ad(parse_ad(block), "machine", args.machine_ads)
+        candidates.extend(parse_machine_ads(text, args.machine_ads, module))
     if args.config:
         from ..frontend.candidates import candidates as config_candidates
         from ..frontend.config import load_config_file
