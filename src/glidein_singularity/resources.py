@@ -21,7 +21,7 @@ CONFIG_D = "condor_config.d"
 #: The worker-node launchers.
 SCRIPTS = "glidein_scripts"
 #: The launchers an execution point or a glidein needs, in the order they are installed.
-LAUNCHERS = ("gs-setup", "gs-job-wrapper", "gs_job_wrapper.py", "gs-health")
+LAUNCHERS = ("gs-setup", "gs-job-wrapper", "gs_job_wrapper.py", "gs-prepare-job", "gs-health")
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 

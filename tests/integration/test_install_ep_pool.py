@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from glidein_singularity.resources import LAUNCHERS
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
 from tests.testbed.scenario import sh_job
@@ -56,9 +57,10 @@ def test_install_ep_writes_everything_and_is_idempotent(ep: tuple[Pool, str, str
     """One command: launchers, bundle, snippets, local settings, node settings; a re-run rewrites only
     the node settings; gs-setup ran as the job user and ended with containers ON."""
     pool, first, second = ep
-    assert 9 == first.count("install-ep: wrote ")
+    files = len(LAUNCHERS) + 1 + 4  # the launchers, the bundle, 49- and the three snippets
+    assert files == first.count("install-ep: wrote ")
     assert 0 == second.count("install-ep: wrote ")
-    assert 9 == second.count("install-ep: unchanged ")
+    assert files == second.count("install-ep: unchanged ")
     assert "gs-setup: containers ON (REQUIRED): /usr/bin/apptainer" in second
     assert second.rstrip().endswith("install-ep: done; run condor_reconfig (or restart HTCondor) to use it")
     slot = pool.wait_for(

@@ -154,11 +154,12 @@ def test_install_ep_from_the_wheel_is_idempotent(wheel_site, tmp_path):
     local = (config_d / install_ep.LOCAL_CONFIG).read_text()
     assert "GS_LIBEXEC = /usr/libexec/glidein-singularity\n" in local
     assert "GS_NODE_CONFIG = /etc/condor/config.d/55-glidein-singularity-node.config\n" in local
-    assert first.stdout.count("install-ep: wrote ") == 5 + 4
+    files = len(install_ep.LAUNCHERS) + 1 + 4  # the launchers, the bundle, 49- and the three snippets
+    assert first.stdout.count("install-ep: wrote ") == files
     second = _run(site, tmp_path, "install-ep", "--prefix", str(tmp_path / "root"), "--no-setup")
     assert 0 == second.returncode, second.stderr
     assert "install-ep: wrote" not in second.stdout
-    assert second.stdout.count("install-ep: unchanged ") == 5 + 4
+    assert second.stdout.count("install-ep: unchanged ") == files
 
 
 def test_install_ep_runs_gs_setup_and_says_containers_are_off(wheel_site, tmp_path):

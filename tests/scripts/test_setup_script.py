@@ -752,13 +752,13 @@ def test_standalone_usage_errors(glidein, args, expected):
 def test_installs_job_wrapper_code_in_work_dir(glidein):
     """gs_job_wrapper.py and the probe are linked, the package copied and byte-compiled into the work
     dir, where condor_job_wrapper.sh is; the wrapper runs from there."""
-    glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER", GS_WRAPPER_FAILURE_SLEEP="0")
     glidein.run()
     entry = glidein.root / "gs_job_wrapper.py"
     package = glidein.root / "lib" / "glidein_singularity"
     wrapper = subprocess.run(
         [sys.executable, "-I", "-S", str(entry), "/bin/true"],
-        env={"PATH": str(glidein.tools), "GS_WRAPPER_FAILURE_SLEEP": "0"},
+        env={"PATH": str(glidein.tools)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -766,6 +766,7 @@ def test_installs_job_wrapper_code_in_work_dir(glidein):
     expected = (
         str(ROOT / "glidein_scripts" / "gs_job_wrapper.py"),
         str(ROOT / "glidein_scripts" / "gs-health"),
+        str(ROOT / "glidein_scripts" / "gs-prepare-job"),
         False,
         True,
         True,
@@ -775,6 +776,7 @@ def test_installs_job_wrapper_code_in_work_dir(glidein):
     assert expected == (
         os.readlink(str(entry)),
         os.readlink(str(glidein.root / "gs-health")),  # next to glidein_config, where the probe looks
+        os.readlink(str(glidein.root / "gs-prepare-job")),  # likewise the prepare-job hook
         package.is_symlink(),
         (package / "plan.py").is_file(),
         any((package / "__pycache__").glob("plan.*.pyc")),  # cached bytecode for every job launch

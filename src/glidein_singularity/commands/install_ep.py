@@ -2,9 +2,9 @@
 
 Writes, from the installed package (no source checkout needed):
 
-- the launchers ``gs-setup``, ``gs-job-wrapper``, ``gs_job_wrapper.py`` and ``gs-health`` and the
-  one-file bundle ``glidein_singularity.zip`` (the stdlib-only worker-node code they load) into
-  ``--libexec`` (default ``/usr/libexec/glidein-singularity``);
+- the launchers (``resources.LAUNCHERS``: ``gs-setup``, ``gs-job-wrapper``, ``gs_job_wrapper.py``,
+  ``gs-prepare-job``, ``gs-health``) and the one-file bundle ``glidein_singularity.zip`` (the
+  stdlib-only worker-node code they load) into ``--libexec`` (default ``/usr/libexec/glidein-singularity``);
 - the snippets ``50-``, ``60-`` and ``70-glidein-singularity-*.config`` into ``--config-dir`` (default
   ``/etc/condor/config.d``), and ``49-glidein-singularity-local.config``, which names ``GS_LIBEXEC``
   and ``GS_NODE_CONFIG`` (the node settings file) for them;

@@ -472,8 +472,10 @@ def _write_atomically(path: str, text: str) -> None:
 #: The job wrapper's python entry, which GlideinWMS's condor_job_wrapper.sh (gs-job-wrapper) expects
 #: next to itself, i.e. in the glidein work dir.
 WRAPPER_ENTRY = "gs_job_wrapper.py"
-#: The health probe's launcher, linked next to glidein_config when shipped with gs-setup.
+#: The health probe's and the prepare-job hook's launchers, linked next to glidein_config when shipped
+#: with gs-setup (each finds the startup script's results there).
 HEALTH_ENTRY = "gs-health"
+HOOK_ENTRY = "gs-prepare-job"
 
 
 def _package_location() -> str:
@@ -575,10 +577,11 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
         shutil.rmtree(target)
     os.rename(staging, target)
     done.append("copied {} to {}".format(package_location, target))
-    probe = os.path.join(scripts_dir, HEALTH_ENTRY)
-    if os.path.isfile(probe) and _link(os.path.abspath(probe), os.path.join(work_dir, HEALTH_ENTRY)):
-        # next to glidein_config, where the probe looks for the startup script's results
-        done.append("linked {} -> {}".format(os.path.join(work_dir, HEALTH_ENTRY), probe))
+    for name in (HEALTH_ENTRY, HOOK_ENTRY):
+        launcher = os.path.join(scripts_dir, name)
+        if os.path.isfile(launcher) and _link(os.path.abspath(launcher), os.path.join(work_dir, name)):
+            # next to glidein_config, where each looks for the startup script's results
+            done.append("linked {} -> {}".format(os.path.join(work_dir, name), launcher))
     return done
 
 
