@@ -21,6 +21,7 @@ import os
 import re
 
 from .errors import AdError, GlideinSingularityError
+from .resources import CONFIG_D, candidates
 from .startexpr import CONFIG_NAME, start_term
 
 TYPE_CHECKING = False
@@ -40,10 +41,11 @@ __all__ = [
     "split_conjuncts",
 ]
 
-#: Where the START configuration is looked for when ``--start-config`` is not given: next to the
-#: package in a source checkout, then HTCondor's usual configuration directory.
+#: Where the START configuration is looked for when ``--start-config`` is not given: the package's own
+#: copy (package data of an installed wheel, else ``condor_config.d/`` of a source checkout), then
+#: HTCondor's usual configuration directory.
 CONFIG_SEARCH = (
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "condor_config.d", CONFIG_NAME),
+    *(os.path.join(directory, CONFIG_NAME) for directory in candidates(CONFIG_D)),
     os.path.join("/etc/condor/config.d", CONFIG_NAME),
 )
 
