@@ -307,8 +307,8 @@ def test_image_choice(job, machine, settings, filesystem, image):
             {},
             {},
             {"/cvmfs/x": ("dir", None), "/cvmfs/x/img:1": ("link", "/cvmfs/x/.images/gone")},
-            'Unable to access the image "/cvmfs/x/img:1": /cvmfs/x/img:1 is a link to something that is not on '
-            "this node",
+            'Unable to access the image "/cvmfs/x/img:1": /cvmfs/x/img:1 is a link to something that is not '
+            "on this node",
             True,
             id="job-image-link-dangles-node-fault",
         ),
