@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from glidein_singularity.resources import LAUNCHERS
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
+from tests.testbed.scenario import CONFIG_D as REPO_CONFIG_D
 from tests.testbed.scenario import sh_job
 
 CONFIG_D = "/etc/condor/config.d"
@@ -57,7 +59,8 @@ def test_install_ep_writes_everything_and_is_idempotent(ep: tuple[Pool, str, str
     """One command: launchers, bundle, snippets, local settings, node settings; a re-run rewrites only
     the node settings; gs-setup ran as the job user and ended with containers ON."""
     pool, first, second = ep
-    files = len(LAUNCHERS) + 1 + 4  # the launchers, the bundle, 49- and the three snippets
+    snippets = [name for name in os.listdir(REPO_CONFIG_D) if name.endswith(".config")]
+    files = len(LAUNCHERS) + 1 + 1 + len(snippets)  # the launchers, the bundle, 49- and the snippets
     assert files == first.count("install-ep: wrote ")
     assert 0 == second.count("install-ep: wrote ")
     assert files == second.count("install-ep: unchanged ")

@@ -156,7 +156,9 @@ def _received(raw: bytes) -> dict[str, str | None]:
 def test_our_reading_is_the_starters(bed: Session, finished) -> None:
     """For every case, HTCondor's result and ours agree, or the job is refused before anything runs."""
     _pool, workdir, states, queue_ads = finished
-    baseline_raw = bed.path(f"{workdir}/env.0").read_bytes()
+    baseline = bed.path(f"{workdir}/env.0")
+    assert baseline.exists(), (states, sorted(p.name for p in bed.path(workdir).iterdir()))
+    baseline_raw = baseline.read_bytes()
     starter_names = set(_received(baseline_raw))
     problems = []
     agreed = refused = 0
