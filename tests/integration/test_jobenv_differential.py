@@ -121,14 +121,28 @@ def _run_cases(bed: Session, pool: Pool) -> Iterator[tuple[Pool, str, dict[int, 
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         out = bed.run(
-            ["condor_q", "-af", "ProcId", "JobStatus", "NumShadowStarts", str(job.cluster)],
+            [
+                "condor_q",
+                "-af",
+                "ProcId",
+                "JobStatus",
+                "NumShadowStarts",
+                "EnteredCurrentStatus",
+                str(job.cluster),
+            ],
             user="tuser",
             check=False,
         ).stdout
         rows = [line.split() for line in out.splitlines() if line.strip()]
-        # still to run: running, or idle and never started. A job the starter would not start is back
-        # to Idle (or held) after a shadow start: it no longer counts.
-        pending = [r for r in rows if r[1] == "2" or (r[1] == "1" and r[2] in ("0", "undefined"))]
+        now = time.time()
+        # still to run: running; idle (or not yet released) and never started; or back to Idle only
+        # moments ago (a shadow that just started shows Idle until the job executes). A job the starter
+        # would not start stays Idle after its shadow start: after 20 s it no longer counts.
+        pending = [
+            r
+            for r in rows
+            if r[1] == "2" or (r[1] in ("1", "5") and (r[2] in ("0", "undefined") or now - float(r[3]) < 20))
+        ]
         if not pending:
             states = {int(row[0]): "not run" for row in rows}
             states.update(dict.fromkeys(unsettable, "unsettable"))
