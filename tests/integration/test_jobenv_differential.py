@@ -88,8 +88,9 @@ CASES = [("undefined", None, None), *CURATED, *_random_cases(40)]
 def finished(bed: Session) -> Iterator[tuple[Pool, str, dict[int, str], dict[int, str]]]:
     """Every case submitted on hold, edited with condor_qedit, released, and run to the end."""
     # No job wrapper: the starter's own result. A job the starter would not start goes back to Idle:
-    # it is matched only once, so it cannot take the slots from the others again and again.
-    start = "START = (TARGET.NumShadowStarts =?= undefined) || (TARGET.NumShadowStarts < 1)\n"
+    # it is matched at most twice, so it cannot take the slots from the others again and again. (The
+    # shadow counts its start before the startd checks START again at activation: < 2, not < 1.)
+    start = "START = (TARGET.NumShadowStarts =?= undefined) || (TARGET.NumShadowStarts < 2)\n"
     pool = Pool(bed, {"50-jobenv.config": start})
     pool.start()
     try:
@@ -132,8 +133,11 @@ def _run_cases(bed: Session, pool: Pool) -> Iterator[tuple[Pool, str, dict[int, 
             ],
             user="tuser",
             check=False,
-        ).stdout
-        rows = [line.split() for line in out.splitlines() if line.strip()]
+        )
+        if out.returncode != 0:  # the schedd is busy: ask again
+            time.sleep(2)
+            continue
+        rows = [line.split() for line in out.stdout.splitlines() if line.strip()]
         now = time.time()
         # still to run: running; idle (or not yet released) and never started; or back to Idle only
         # moments ago (a shadow that just started shows Idle until the job executes). A job the starter
