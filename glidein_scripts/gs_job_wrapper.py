@@ -9,6 +9,7 @@ script's directory nor PYTHONPATH is on ``sys.path``, so the package is looked f
 4. ``glidein_singularity/`` next to this file.
 """
 
+import os
 import sys
 from os.path import abspath, dirname, exists, join
 
@@ -26,9 +27,17 @@ def _package_dir() -> str:
             return candidate
         if exists(join(candidate, "glidein_singularity", "__init__.py")):
             return candidate
-    sys.stderr.write(
-        "ERROR: glidein-singularity job wrapper failed: package not found near {}\n".format(here)
-    )
+    line = "glidein-singularity job wrapper failed: package not found near {}".format(here)
+    sys.stderr.write("ERROR: " + line + "\n")
+    # A broken installation is the node's problem: the wrapper-error file makes HTCondor requeue the job
+    # instead of recording exit code 90 as the job's own.
+    error_file = os.environ.get("_CONDOR_WRAPPER_ERROR_FILE")
+    if error_file:
+        try:
+            with open(error_file, "w") as handle:
+                handle.write(line + "\n")
+        except OSError:
+            pass
     sys.exit(90)
 
 

@@ -9,7 +9,6 @@ real containers (the integration suite runs the same wrapper with the real Appta
 import json
 import os
 import pathlib
-import shlex
 import subprocess
 import sys
 
@@ -359,5 +358,23 @@ def test_shell_launcher_passes_shellcheck_style():
     text = LAUNCHER.read_text()
     assert text.startswith("#!/bin/sh\n")
     assert "/usr/bin/env" not in text
-    assert shlex.split('exec "$py" -I -S "$here/gs_job_wrapper.py" "$@"')[2:4] == ["-I", "-S"]
     assert 'exec "$py" -I -S "$here/gs_job_wrapper.py" "$@"' in text
+
+
+def test_missing_package_requeues(tmp_path):
+    """A wrapper installed without its package is the node's problem: the error file says so (HTCondor
+    requeues the job) instead of exit code 90 being recorded as the job's."""
+    entry = tmp_path / "gs_job_wrapper.py"
+    entry.write_bytes((ROOT / "glidein_scripts" / "gs_job_wrapper.py").read_bytes())
+    error_file = tmp_path / ".job_wrapper_failure"
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", str(entry), "/bin/true"],
+        env={"_CONDOR_WRAPPER_ERROR_FILE": str(error_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    line = "glidein-singularity job wrapper failed: package not found near {}".format(tmp_path)
+    assert (90, "ERROR: " + line + "\n") == (result.returncode, result.stderr)
+    assert line + "\n" == error_file.read_text()

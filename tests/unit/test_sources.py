@@ -6,7 +6,6 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-import classad2 as classad
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,6 +25,8 @@ from glidein_singularity.sources import (
     pattern_regex,
 )
 from glidein_singularity.startexpr import CONFIG_NAME, expand, parse_macros
+
+classad = pytest.importorskip("classad2", reason="the HTCondor ClassAd bindings (pip install htcondor)")
 
 CONFIG = Path(__file__).resolve().parents[2] / "condor_config.d" / CONFIG_NAME
 TABLE = parse_macros(CONFIG.read_text())

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import classad2 as classad
 import pytest
 
 from glidein_singularity.startexpr import CONFIG_NAME, expand, parse_macros, start_term
+
+classad = pytest.importorskip("classad2", reason="the HTCondor ClassAd bindings (pip install htcondor)")
 
 CONFIG = Path(__file__).resolve().parents[2] / "condor_config.d" / CONFIG_NAME
 TABLE = parse_macros(CONFIG.read_text())
