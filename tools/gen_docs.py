@@ -508,31 +508,34 @@ def page_exit_codes() -> str:
 
 
 def _wrapper_protocol() -> str:
-    """How the job wrapper reports a failure, from its constants (empty until the wrapper exists)."""
-    try:
-        wrapper = importlib.import_module("glidein_singularity.node.wrapper")
-        plan = importlib.import_module("glidein_singularity.plan")
-    except ImportError:
-        return ""
-    prefix = getattr(wrapper, "_PREFIX", "")
-    status = getattr(wrapper, "EXIT_WRAPPER_FAILURE", None)
-    launcher = getattr(plan, "LAUNCHER_SCRIPT", "")
-    if not prefix or status is None:
-        return ""
+    """How the job wrapper reports a failure, from its constants (a rename fails the docs build)."""
+    wrapper = importlib.import_module("glidein_singularity.node.wrapper")
+    plan = importlib.import_module("glidein_singularity.plan")
+    hook = importlib.import_module("glidein_singularity.node.prepare_job")
+    prefix = wrapper._PREFIX
+    status = wrapper.EXIT_WRAPPER_FAILURE
+    launcher = plan.LAUNCHER_SCRIPT
     out = ["\n## Job wrapper failures\n\n"]
     out.append(
         "When the job wrapper cannot start the job it prints one line `ERROR: {prefix}<why>` on the "
         "job's standard error, sets the job attribute `JobWrapperFailure` to the same line with "
-        "`condor_chirp` when that is on `PATH`, and exits with status {status}. When the cause is the "
-        "node rather than the job (a refusal with requeue, an unreadable ad, a failed exec) it also "
-        "writes the line to the file named by `_CONDOR_WRAPPER_ERROR_FILE`, so HTCondor puts the job "
+        "`condor_chirp` (the starter's own, from `_CONDOR_BIN`) and exits with status {status}. When the "
+        "cause is the node (an unreadable ad, a broken runtime, an image the node lost, a failed exec) it "
+        "also writes the line to the file named by `_CONDOR_WRAPPER_ERROR_FILE`, so HTCondor puts the job "
         "back to Idle instead of recording an exit code, adds one to the failure marker "
         "(`GS_FAILURE_MARKER`) and sleeps `GS_WRAPPER_FAILURE_SLEEP` seconds (default {sleep}, at most "
-        "{most}) so a broken node does not drain the queue.\n\n".format(
+        "{most}) so a broken node does not drain the queue. When the cause is the job (its own image "
+        "missing or forbidden, an environment HTCondor and we cannot read alike), the prepare-job hook "
+        "has already held it (`HookStatusCode` {hold}: hold code 19, subcode {hold}); without the hook "
+        "the wrapper requeues it at most `GS_JOB_FAULT_RETRIES` times (default {retries}) with at most "
+        "{fault_sleep} s of sleep and no node penalty, then lets it end with status {status}.\n\n".format(
             prefix=prefix,
             status=status,
-            sleep=getattr(plan, "DEFAULT_FAILURE_SLEEP", ""),
-            most=getattr(wrapper, "MAX_FAILURE_SLEEP", ""),
+            sleep=plan.DEFAULT_FAILURE_SLEEP,
+            most=wrapper.MAX_FAILURE_SLEEP,
+            hold=hook.HOLD_STATUS,
+            retries=plan.DEFAULT_JOB_FAULT_RETRIES,
+            fault_sleep=wrapper.JOB_FAULT_SLEEP,
         )
     )
     if launcher:
@@ -589,12 +592,12 @@ def page_yaml_config() -> str:
         (
             "Frontend group keys (`frontend.global`, `frontend.groups.NAME`)",
             config.GROUP_FIELDS,
-            getattr(render, "FRONTEND_FLAGS", {}),
+            render.FRONTEND_FLAGS,
         ),
         (
             "Factory entry keys (`factory.global`, `factory.entries.NAME`)",
             config.ENTRY_FIELDS,
-            getattr(render, "FACTORY_FLAGS", {}),
+            render.FACTORY_FLAGS,
         ),
     ):
         out.append("## {}\n\n".format(title))
@@ -607,7 +610,7 @@ def page_yaml_config() -> str:
             rows.append([md_code(spec.key), md_code(spec.attr), kind, md_text(spec.doc), md_code(rendered)])
         out.append(md_table(["key", "GlideinWMS attribute", "kind", "meaning", "rendered XML flags"], rows))
         out.append("\n")
-    files = getattr(render, "GLIDEIN_FILES", ())
+    files = render.GLIDEIN_FILES
     if files:
         out.append("## Files shipped to every glidein\n\n")
         out.append(
