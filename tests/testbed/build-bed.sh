@@ -68,9 +68,9 @@ EOF
 echo 'Acquire::Check-Valid-Until "false";' >"$dir/etc/apt/apt.conf.d/99no-check-valid-until"
 echo 'APT::Install-Recommends "false";' >"$dir/etc/apt/apt.conf.d/99no-recommends"
 
-log "install htcondor (trixie), apptainer (sid), busybox-static, procps"
+log "install htcondor (trixie), apptainer (sid), busybox-static, procps, openssh (condor_ssh_to_job)"
 in_bed apt-get -qq update
-in_bed apt-get -qq install -y htcondor busybox-static procps util-linux >/dev/null
+in_bed apt-get -qq install -y htcondor busybox-static procps util-linux openssh-server openssh-client >/dev/null
 in_bed apt-get -qq install -y -t sid apptainer >/dev/null
 in_bed apt-get -qq clean
 rm -f "$dir/usr/sbin/policy-rc.d"
