@@ -170,7 +170,7 @@ def test_standalone_ssh_to_job(ep: tuple[Pool, str]) -> None:
         processes = " ".join(inside[3:])
         assert "sleep" in processes and "condor_" not in processes and "sshd" not in processes, text
     else:
-        assert "condor_ssh_to_job cannot enter this job's container in wrapper mode" in text, text
+        assert "condor_ssh_to_job cannot enter the container of this job in wrapper mode" in text, text
         assert "GLIDEIN_SINGULARITY_USE_HTCONDOR=True" in text, text
 
 

@@ -60,7 +60,7 @@ _STARTER_FLAGS = ("--contain", "--ipc", "--pid", "--cleanenv")
 _STARTER_VALUED = ("--pwd",)
 #: What a condor_ssh_to_job user sees in wrapper mode.
 SSH_REFUSAL = (
-    "glidein-singularity: condor_ssh_to_job cannot enter this job's container in wrapper mode (the shell "
+    "glidein-singularity: condor_ssh_to_job cannot enter the container of this job in wrapper mode (the shell "
     "would run on the host, outside the container); it works on nodes that run with "
     "GLIDEIN_SINGULARITY_USE_HTCONDOR=True (HTCondor launch mode)."
 )
