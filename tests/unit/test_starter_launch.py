@@ -20,9 +20,7 @@ from .plan_fixtures import EL9_REAL, JOB_ARGV, LAUNCHER, RUNTIME, SANDBOX, make_
 def test_request_splits_the_plan_between_the_starter_and_its_expressions():
     """Binds go to the bind expression; --home and GPU/admin options to the extra arguments; what the
     starter sets itself (-C or --contain --ipc --cleanenv, --pwd) is dropped; the launcher is kept."""
-    launch = run_plan(
-        machine={"AssignedGPUs": "CUDA0"}, settings={"opts": "--no-mount tmp"}, argv=JOB_ARGV
-    )
+    launch = run_plan(machine={"AssignedGPUs": "CUDA0"}, settings={"opts": "--no-mount tmp"}, argv=JOB_ARGV)
     assert isinstance(launch, LaunchPlan)
 
     request = starter_request(launch, len(JOB_ARGV))
@@ -54,7 +52,9 @@ def test_native_argv_inserts_our_launcher_after_the_image_only():
 
     argv = native_argv(starter, RUNTIME, request)
 
-    assert starter[: starter.index(EL9_REAL) + 1] + list(LAUNCHER) + ["/srv/job.sh", "--flag", EL9_REAL] == argv
+    assert (
+        starter[: starter.index(EL9_REAL) + 1] + list(LAUNCHER) + ["/srv/job.sh", "--flag", EL9_REAL] == argv
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,12 @@ def test_runtime_environment_keeps_the_job_from_configuring_the_runtime():
         "_CONDOR_SCRATCH_DIR": SANDBOX,
         "GOOD": "1",
     }
-    job_env = {"APPTAINER_BINDPATH": "/etc", "APPTAINERENV_SNEAKY": "x", "GOOD": "1", "LD_LIBRARY_PATH": "/srv/l"}
+    job_env = {
+        "APPTAINER_BINDPATH": "/etc",
+        "APPTAINERENV_SNEAKY": "x",
+        "GOOD": "1",
+        "LD_LIBRARY_PATH": "/srv/l",
+    }
 
     env = runtime_environment(environ, job_env, "/usr/bin:/bin")
 
@@ -134,6 +139,8 @@ def test_the_jobs_own_sshd_is_the_job():
 def test_wrapper_mode_sshd_only_says_why():
     argv = refusing_sshd_argv(SSHD_ARGV)
 
-    assert SSHD_ARGV[0] == argv[0] and SSHD_ARGV[1:] == argv[-4:]
-    assert "-o" == argv[1] and argv[2].startswith("ForceCommand=echo '" + SSH_REFUSAL.replace("'", ""))
+    assert SSHD_ARGV[0] == argv[0]
+    assert SSHD_ARGV[1:] == argv[-4:]
+    assert "-o" == argv[1]
+    assert argv[2].startswith("ForceCommand=echo '" + SSH_REFUSAL.replace("'", ""))
     assert ["-o", "DisableForwarding=yes"] == argv[3:5]

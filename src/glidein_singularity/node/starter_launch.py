@@ -60,8 +60,8 @@ _STARTER_FLAGS = ("--contain", "--ipc", "--pid", "--cleanenv")
 _STARTER_VALUED = ("--pwd",)
 #: What a condor_ssh_to_job user sees in wrapper mode.
 SSH_REFUSAL = (
-    "glidein-singularity: condor_ssh_to_job cannot enter the container of this job in wrapper mode (the shell "
-    "would run on the host, outside the container); it works on nodes that run with "
+    "glidein-singularity: condor_ssh_to_job cannot enter the container of this job in wrapper mode "
+    "(the shell would run on the host, outside the container); it works on nodes that run with "
     "GLIDEIN_SINGULARITY_USE_HTCONDOR=True (HTCondor launch mode)."
 )
 
@@ -97,10 +97,10 @@ def starter_knobs(runtime: str, pid_namespaces: bool) -> "List[Tuple[str, str]]"
     ]
 
 
-class StarterRequest(object):
+class StarterRequest:
     """What the starter must run for a container plan: image, binds, extra options, our launcher."""
 
-    __slots__ = ("image", "binds", "extra", "launcher", "dropped")
+    __slots__ = ("binds", "dropped", "extra", "image", "launcher")
 
     def __init__(
         self,

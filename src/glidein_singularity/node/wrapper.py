@@ -252,7 +252,9 @@ def _ssh_to_job(args: "List[str]", environ: "Mapping[str, str]") -> int:
         here = os.path.dirname(os.path.abspath(args[0]))
         inputs = from_starter(environ, args[1:], here)
         if not is_ssh_to_job(args[1:], inputs.job_ad, environ.get("_CONDOR_SCRATCH_DIR")):
-            print("ERROR: " + _PREFIX + "refusing an sshd launch that is the job's own command", file=sys.stderr)
+            print(
+                "ERROR: " + _PREFIX + "refusing an sshd launch that is the job's own command", file=sys.stderr
+            )
             return EXIT_WRAPPER_FAILURE
         argv = args[1:] if htcondor_mode(inputs.machine_ad) else refusing_sshd_argv(args[1:])
         os.execve(argv[0], argv, dict(environ))
