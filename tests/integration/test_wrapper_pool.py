@@ -17,11 +17,16 @@ PROBE = (
 )
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A glidein whose frontend REQUIRES containers, with our wrapper and START term."""
-    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED"})
+#: The launch modes: our wrapper starts the container, or HTCondor's starter does from our plan.
+MODES = {"wrapper": {}, "htcondor": {"GLIDEIN_SINGULARITY_USE_HTCONDOR": "True"}}
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A glidein whose frontend REQUIRES containers, with our wrapper and START term; once per mode."""
+    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED", **MODES[request.param]})
     assert 0 == run.returncode, run.stderr
+    pool.mode = request.param  # type: ignore[attr-defined]
     yield pool
     pool.stop()
 
@@ -48,6 +53,9 @@ def test_default_image_in_unprivileged_container(pool: Pool) -> None:
     assert "1000 1000 1" == out["UIDMAP"]
     assert "appinit" == out["PID1"]
     assert "/srv PWD=/srv" == out["HOME"]
+    # who launched the container: the starter (HTCondor mode) or our wrapper
+    starter_launched = " to exec /usr/bin/apptainer -s exec " in pool.log("StarterLog")
+    assert (pool.mode == "htcondor") == starter_launched  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
