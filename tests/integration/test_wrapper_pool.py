@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.testbed import Pool, Session
-from tests.testbed.scenario import DEBIAN, IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, IMAGES, LAUNCH_MODES, sh_job, start_glidein_pool
 
 PROBE = (
     "head -1 /etc/os-release; echo UIDMAP $(cat /proc/self/uid_map); echo PID1 $(cat /proc/1/comm); "
@@ -17,14 +17,12 @@ PROBE = (
 )
 
 
-#: The launch modes: our wrapper starts the container, or HTCondor's starter does from our plan.
-MODES = {"wrapper": {}, "htcondor": {"GLIDEIN_SINGULARITY_USE_HTCONDOR": "True"}}
-
-
-@pytest.fixture(scope="module", params=sorted(MODES))
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
 def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
     """A glidein whose frontend REQUIRES containers, with our wrapper and START term; once per mode."""
-    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED", **MODES[request.param]})
+    pool, run = start_glidein_pool(
+        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", **LAUNCH_MODES[request.param]}
+    )
     assert 0 == run.returncode, run.stderr
     pool.mode = request.param  # type: ignore[attr-defined]
     yield pool
