@@ -4,7 +4,8 @@ Reads a job ad and a machine ad (``condor_q -l`` / ``condor_status -l`` text, or
 ``.job.ad``/``.machine.ad``), optionally a ``glidein_config``, and prints the plan as a table or as JSON
 with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons``,
 ``error`` and ``launch`` (``mode``: ``wrapper`` or ``htcondor``; in HTCondor mode also ``hook_sets``, the
-attributes the prepare-job hook gives the starter, and ``starter_argv``, the command the starter runs). Host paths (images, bind sources) are probed on the machine where it runs. The environment is
+attributes the prepare-job hook gives the starter, and ``starter_argv``, the command the starter
+runs). Host paths (images, bind sources) are probed on the machine where it runs. The environment is
 what the starter would give: the current one, then the job's own ``Environment`` (the job's
 values win, as in the starter), then the starter's own variables for the sandbox.
 
