@@ -34,6 +34,10 @@ while time.monotonic() - start < 60:
         if not data:
             break
         out += data
+        # busybox's line editor asks the terminal where the cursor is; answer as a terminal does, or it
+        # takes the next typed characters for the answer
+        for _ in range(data.count(b"\x1b[6n")):
+            os.write(fd, b"\x1b[1;1R")
     now = time.monotonic()
     if not sent and b"GS-READY" in out:  # the shell answers: type the script
         os.write(fd, sys.argv[2].encode() + b"; exit\n")

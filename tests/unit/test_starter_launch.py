@@ -103,6 +103,21 @@ def test_runtime_environment_keeps_the_job_from_configuring_the_runtime():
     } == env
 
 
+def test_runtime_environment_applies_the_plans_inside_decisions():
+    """What the plan keeps from the inside in wrapper mode (the pilot's proxy path outside the job
+    directory) is kept out in HTCondor mode too; what it passes inside wins over the starter's copy."""
+    pilot = {"X509_USER_PROXY": "/glidein/x509", "GS_GLIDEIN_CONFIG": "/glidein/glidein_config"}
+    launch = run_plan(environ=pilot, argv=JOB_ARGV)
+    environ = {"PATH": "/usr/bin:/bin", "_CONDOR_SCRATCH_DIR": SANDBOX, "TMPDIR": SANDBOX}
+    for name, value in (*pilot.items(), ("TMPDIR", "/srv")):
+        environ[name] = environ["APPTAINERENV_" + name] = value
+
+    env = runtime_environment(environ, {}, "/usr/bin:/bin", launch)
+
+    assert [] == sorted(name for name in env if "X509" in name or "GLIDEIN_CONFIG" in name)
+    assert "/srv/.gs_tmp" == env["APPTAINERENV_TMPDIR"]
+
+
 def test_starter_knobs_follow_the_validation():
     knobs = dict(starter_knobs(RUNTIME, False))
 

@@ -189,15 +189,22 @@ def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterReq
 
 
 def runtime_environment(
-    environ: "Mapping[str, str]", job_env: "Mapping[str, str]", runtime_path: str
+    environ: "Mapping[str, str]",
+    job_env: "Mapping[str, str]",
+    runtime_path: str,
+    launch: "Optional[LaunchPlan]" = None,
 ) -> "Dict[str, str]":
     """The environment of the starter's runtime process.
 
-    The starter already passes the job's variables inside as ``APPTAINERENV_*`` and cleans the rest
-    (``-C``/``--cleanenv``). Kept out of the runtime process itself: ``APPTAINER*``/``SINGULARITY*``
-    variables the job set (``APPTAINER_BINDPATH`` would mount host paths), the job's loader and shell
-    start-up variables (``host_unsafe``: they would act on the runtime on the host; the job's values are
-    passed inside instead), and the job's ``PATH`` (the runtime searches it on the host).
+    The starter passes the variables of the job's environment (its own and the starter's, e.g.
+    ``STARTER_JOB_ENVIRONMENT``) inside as ``APPTAINERENV_*`` and cleans the rest (``-C``/``--cleanenv``).
+    Kept out of the runtime process itself: ``APPTAINER*``/``SINGULARITY*`` variables the job set
+    (``APPTAINER_BINDPATH`` would mount host paths), the job's loader and shell start-up variables
+    (``host_unsafe``: they would act on the runtime on the host; the job's values are passed inside
+    instead), and the job's ``PATH`` (the runtime searches it on the host). The plan's own decisions
+    about the inside (``launch``) apply as in wrapper mode: a variable it drops (a path outside the job
+    directory such as the pilot's ``X509_USER_PROXY``, the node's own settings) is not passed inside,
+    and what it passes inside (rewritten paths, ``TMPDIR``) wins.
     """
     from ..plan import INSIDE_ENV_PREFIXES, host_unsafe, runtime_owned
 
@@ -213,6 +220,14 @@ def runtime_environment(
         if host_unsafe(name) and not runtime_owned(name):
             env["APPTAINERENV_" + name] = value
     env["PATH"] = runtime_path
+    if launch is not None:
+        for name in launch.env_unset:
+            if not runtime_owned(name) and name != "PATH":
+                for prefix in ("",) + INSIDE_ENV_PREFIXES:
+                    env.pop(prefix + name, None)
+        for name, value in launch.env_set.items():
+            if name.startswith(INSIDE_ENV_PREFIXES):
+                env[name] = value
     return env
 
 

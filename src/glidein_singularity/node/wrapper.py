@@ -276,7 +276,7 @@ def _starter_launch(inputs: "PlanInputs", launch: "LaunchPlan", starter_argv: "L
     request = starter_request(launch, len(starter_argv))
     argv = native_argv(starter_argv, launch.argv[0], request)
     job_env = read_job_environment(inputs.job_ad).expanded(inputs.paths.scratch_dir)
-    env = runtime_environment(inputs.environ, job_env, RUNTIME_PATH)
+    env = runtime_environment(inputs.environ, job_env, RUNTIME_PATH, launch)
     unset = tuple(name for name in inputs.environ if name not in env)
     return launch._replace(argv=tuple(argv), env_set=env, env_unset=unset, fallback=None)
 
