@@ -223,7 +223,7 @@ def runtime_environment(
     if launch is not None:
         for name in launch.env_unset:
             if not runtime_owned(name) and name != "PATH":
-                for prefix in ("",) + INSIDE_ENV_PREFIXES:
+                for prefix in ("", *INSIDE_ENV_PREFIXES):
                     env.pop(prefix + name, None)
         for name, value in launch.env_set.items():
             if name.startswith(INSIDE_ENV_PREFIXES):
