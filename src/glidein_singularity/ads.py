@@ -6,26 +6,52 @@ are importable: then, and only when such a value is read, the bindings are impor
 in the context of the whole ad. Ads whose needed values are all literals never import them.
 """
 
+import sys
+
 from .classad import ERROR, UNDEFINED, Ad, Expr, parse_ad
 from .errors import AdError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Callable, Dict, Optional
+    from typing import Any, Callable, Dict, List, Optional
 
     from .classad import Value
 
-__all__ = ["MAX_AD_BYTES", "classad_evaluator", "load_ad", "read_ad_text"]
+__all__ = [
+    "MAX_AD_BYTES",
+    "ad_kind",
+    "check_ad",
+    "classad_evaluator",
+    "load_ad",
+    "read_ad_text",
+    "split_ads",
+]
 
 #: Larger ad files are refused (a real job ad is a few tens of kB).
 MAX_AD_BYTES = 16 * 1024 * 1024
 
 
+#: Attributes only a job ad has, and only a slot (machine) ad has: the kind of an ad without ``MyType``.
+JOB_MARKERS = ("ClusterId", "ProcId", "Cmd", "JobUniverse", "QDate", "JobStatus", "RequestCpus")
+MACHINE_MARKERS = (
+    "SlotID",
+    "SlotType",
+    "StartdIpAddr",
+    "TotalSlots",
+    "HAS_SINGULARITY",
+    "SINGULARITY_OS_LIST",
+)
+
+
 def read_ad_text(path: str, what: str = "ad") -> str:
-    """Return the text of an ad file; AdError naming ``what`` and the path when it cannot be read."""
+    """Return the text of an ad file (``-``: standard input); AdError naming ``what`` and the path when it
+    cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_AD_BYTES + 1)
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_AD_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_AD_BYTES + 1)
     except OSError as exc:
         msg = "cannot read the {} {}: {}".format(what, path, exc.strerror or exc)
         raise AdError(msg) from exc
@@ -93,3 +119,65 @@ def load_ad(path: str, what: str = "ad", bindings: bool = True) -> Ad:
     """Read and parse an ad file; non-literal values are evaluated lazily with the bindings if present
     (``bindings=False``: they stay ``Expr``, as in the job wrapper, whose python runs with ``-S``)."""
     return parse_ad(read_ad_text(path, what), classad_evaluator() if bindings else None)
+
+
+def split_ads(text: str) -> "List[str]":
+    """The ads of ``condor_q -l``/``condor_status -l`` text: blocks separated by blank lines."""
+    blocks: List[str] = []
+    current: List[str] = []
+    for line in text.split("\n"):
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current) + "\n")
+            current = []
+    if current:
+        blocks.append("\n".join(current) + "\n")
+    return blocks
+
+
+def ad_kind(ad: Ad) -> "Optional[str]":
+    """``"job"`` or ``"machine"``: from ``MyType`` when the ad has it, else from the attributes only one
+    kind has (``JOB_MARKERS``, ``MACHINE_MARKERS``); None when it cannot be told."""
+    my_type = ad.raw("MyType")
+    if my_type is not None:
+        value = my_type.strip().strip('"').lower()
+        if value in ("job", "machine"):
+            return value
+    job = any(name in ad for name in JOB_MARKERS)
+    machine = any(name in ad for name in MACHINE_MARKERS)
+    if job != machine:
+        return "job" if job else "machine"
+    return None
+
+
+def check_ad(ad: Ad, expected: str, where: str) -> None:
+    """AdError when ``ad`` (read from ``where`` as a ``expected`` ad: "job" or "machine") is not one.
+
+    Refused: lines that are not ``Name = value``, no attribute at all, a value the ClassAd bindings
+    (when importable) cannot parse, and an ad of the other kind.
+    """
+    what = "{} ad {}".format(expected, where)
+    problems = [warning for warning in ad.warnings if not warning.endswith("the last value wins")]
+    if problems:
+        msg = "the {} does not parse as a ClassAd: {}".format(what, "; ".join(problems[:3]))
+        raise AdError(msg)
+    if not len(ad):
+        msg = "the {} has no attributes".format(what)
+        raise AdError(msg)
+    module = _import_bindings()
+    if module is not None:
+        for name in ad:
+            raw = ad.raw(name) or ""
+            try:
+                module.ExprTree(raw)
+            except Exception:  # the bindings raise ValueError/ClassAdException
+                msg = "the {} does not parse as a ClassAd: {} = {} is not a ClassAd expression".format(
+                    what, name, raw.strip()[:80]
+                )
+                raise AdError(msg) from None
+    kind = ad_kind(ad)
+    if kind is not None and kind != expected:
+        option = "--machine-ad" if kind == "machine" else "--job-ad"
+        msg = "the {} is a {} ad (by its MyType or attributes): give it with {}".format(what, kind, option)
+        raise AdError(msg)

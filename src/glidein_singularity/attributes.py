@@ -398,6 +398,75 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "glidein_config.",
         _NO_ENV,
     ),
+    # --- images fetched by the glidein, images shipped with the job (store.py) ---------------------
+    Attribute(
+        "GS_IMAGE_STORE",
+        "factory/frontend",
+        "absolute directory, or none",
+        "<GLIDEIN_LOCAL_TMP_DIR>/gs-image-store",
+        (),
+        "",
+        "The glidein's image store: docker://, oras://, https:// and http:// images are fetched once per "
+        "glidein into it (unpacked sandbox directories) and every job runs from that copy. `none`: the "
+        "runtime fetches each job's image itself. Owned by the job's user, 0700; never bound into a "
+        "container. Never read from the environment.",
+        "New: GlideinWMS lets Apptainer pull the image again for every job.",
+    ),
+    Attribute(
+        "GS_IMAGE_STORE_MAX_MB",
+        "factory/frontend",
+        "MiB",
+        "20480",
+        (),
+        "",
+        "Size bound of the image store: least recently used images no running job uses are evicted to "
+        "make room; a single image larger than this is refused as the user's error.",
+        "New.",
+    ),
+    Attribute(
+        "GS_IMAGE_FETCH_TIMEOUT",
+        "factory/frontend",
+        "seconds",
+        "900",
+        (),
+        "",
+        "Time limit of one image fetch; jobs waiting for the same image wait at most this plus 30 s.",
+        "New.",
+    ),
+    Attribute(
+        "GS_INSECURE_REGISTRIES",
+        "factory/frontend",
+        "comma list of registry host[:port]",
+        "",
+        (),
+        "",
+        "Registries the image store reaches over plain HTTP (apptainer --no-https).",
+        "New.",
+    ),
+    Attribute(
+        "GS_CVMFS_UNPACKED_ROOTS",
+        "factory/frontend",
+        "comma list of directories",
+        "/cvmfs/unpacked.cern.ch",
+        (),
+        "",
+        "CVMFS repositories of unpacked images: a docker://<registry>/<repo>:<tag> image found as the "
+        "directory <root>/<registry>/<repo>:<tag> (Docker Hub as registry.hub.docker.com) runs from "
+        "there and nothing is fetched.",
+        "New.",
+    ),
+    Attribute(
+        "GS_ALLOW_SANDBOX_IMAGES",
+        "factory/frontend",
+        "True, False",
+        "False",
+        _STARTD,
+        "C",
+        "Allow images shipped with the job (a relative +SingularityImage such as ./my.sif, resolved in "
+        "the job directory, which it may not leave) even under the cvmfs restriction; advertised so "
+        "START admits such jobs.",
+        "New: GlideinWMS refuses them under cvmfs without saying why.",
+    ),
     # --- runtime discovery -------------------------------------------------------------------------
     Attribute(
         "GLIDEIN_SINGULARITY_BINARY_OVERRIDE",

@@ -14,8 +14,9 @@ from typing import List, Tuple
 __all__ = ["ADMIN_SIDE", "BUNDLE_NAME", "bundle_members", "write_bundle"]
 
 BUNDLE_NAME = "glidein_singularity.zip"
-#: Sub-packages that stay on the admin side (they import PyYAML, Jinja2 or the htcondor bindings).
-ADMIN_SIDE = ("frontend",)
+#: Sub-packages that stay on the admin side (they import PyYAML, Jinja2 or the htcondor bindings), and
+#: ``share`` (the snippets and launchers a wheel carries as package data, which install-ep writes).
+ADMIN_SIDE = ("frontend", "share")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 

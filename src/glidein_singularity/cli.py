@@ -9,6 +9,7 @@ Exit status: 0 success; 1 a failure or a refusal the command reports; 2 usage er
 
 import argparse
 import importlib
+import os
 import sys
 from typing import List, Optional, Tuple
 
@@ -29,6 +30,7 @@ COMMANDS: Tuple[Tuple[str, str, str], ...] = (
     ("explain", "explain", "show what the wrapper would do for a job on a slot"),
     ("bundle", "bundle", "write the one-file bundle of the worker-node code a factory ships"),
     ("doctor", "doctor", "check why containers would or would not run on this node"),
+    ("install-ep", "install_ep", "install or update glidein-singularity on a plain HTCondor execution point"),
 )
 
 
@@ -57,10 +59,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(module.run(args))
+        status = int(module.run(args))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`... | head`): nothing more to say to it, and no traceback.
+        _silence_stdout()
+        return EXIT_FAILURE
     except GlideinSingularityError as exc:
         print("ERROR: {}".format(exc), file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:
+        # A path the user gave cannot be read or written: name it, without a traceback.
+        where = " {}".format(exc.filename) if exc.filename else ""
+        print("ERROR: cannot use{}: {}".format(where, exc.strerror or exc), file=sys.stderr)
+        return EXIT_FAILURE
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ import os
 import re
 
 from .errors import AdError, GlideinSingularityError
+from .resources import CONFIG_D, candidates
 from .startexpr import CONFIG_NAME, start_term
 
 TYPE_CHECKING = False
@@ -40,10 +41,11 @@ __all__ = [
     "split_conjuncts",
 ]
 
-#: Where the START configuration is looked for when ``--start-config`` is not given: next to the
-#: package in a source checkout, then HTCondor's usual configuration directory.
+#: Where the START configuration is looked for when ``--start-config`` is not given: the package's own
+#: copy (package data of an installed wheel, else ``condor_config.d/`` of a source checkout), then
+#: HTCondor's usual configuration directory.
 CONFIG_SEARCH = (
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "condor_config.d", CONFIG_NAME),
+    *(os.path.join(directory, CONFIG_NAME) for directory in candidates(CONFIG_D)),
     os.path.join("/etc/condor/config.d", CONFIG_NAME),
 )
 
@@ -298,6 +300,8 @@ def _cannot_run(scope: _Scope) -> str:
 
 def _image_why_not(scope: _Scope, terms: "Mapping[str, str]", can_run: bool) -> str:
     image = scope.job.get("SingularityImage")
+    if image is None:  # universe = container
+        image = scope.job.get("ContainerImage")
     if not can_run:
         return 'the job names the image "{}" but the glidein cannot run containers ({})'.format(
             image, _cannot_run(scope)

@@ -56,6 +56,7 @@ from .images import (
     select_image,
 )
 from .jobenv import read_job_environment
+from .store import DEFAULT_UNPACKED_ROOTS, ImageFetch, locate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -311,6 +312,7 @@ class LaunchPlan(Record):
         "error_file_message",
         "make_dirs",
         "fallback",
+        "fetch",
     )
     use_container: bool
     image: "Optional[str]"
@@ -321,6 +323,8 @@ class LaunchPlan(Record):
     error_file_message: "Optional[str]"
     make_dirs: "Tuple[str, ...]"
     fallback: "Optional[LaunchPlan]"
+    #: The image the wrapper must bring into the glidein's image store before exec (None: nothing).
+    fetch: "Optional[ImageFetch]"
 
     def __init__(
         self,
@@ -333,6 +337,7 @@ class LaunchPlan(Record):
         error_file_message: "Optional[str]" = None,
         make_dirs: "Tuple[str, ...]" = (),
         fallback: "Optional[LaunchPlan]" = None,
+        fetch: "Optional[ImageFetch]" = None,
     ) -> None:
         Record.__init__(
             self,
@@ -345,6 +350,7 @@ class LaunchPlan(Record):
             error_file_message,
             make_dirs,
             fallback,
+            fetch,
         )
 
     def environment(self, environ: "Mapping[str, str]") -> "Dict[str, str]":
@@ -442,6 +448,14 @@ _SETTINGS = (
     ("denied_sources", SOURCE_SETTINGS[1], "ag", ""),
     ("entry_allowed_sources", SOURCE_SETTINGS[2], "ag", ""),
     ("entry_denied_sources", SOURCE_SETTINGS[3], "ag", ""),
+    # remote images and images shipped with the job (store.py): admin settings only
+    ("image_store", "GS_IMAGE_STORE", "ag", ""),
+    ("local_tmp_dir", "GLIDEIN_LOCAL_TMP_DIR", "g", ""),
+    ("image_store_max_mb", "GS_IMAGE_STORE_MAX_MB", "ag", ""),
+    ("image_fetch_timeout", "GS_IMAGE_FETCH_TIMEOUT", "ag", ""),
+    ("insecure_registries", "GS_INSECURE_REGISTRIES", "ag", ""),
+    ("unpacked_roots", "GS_CVMFS_UNPACKED_ROOTS", "ag", DEFAULT_UNPACKED_ROOTS),
+    ("allow_sandbox_images", "GS_ALLOW_SANDBOX_IMAGES", "ag", "False"),
 )
 
 
@@ -474,6 +488,13 @@ class NodeSettings(Record):
     denied_sources: str
     entry_allowed_sources: str
     entry_denied_sources: str
+    image_store: str
+    local_tmp_dir: str
+    image_store_max_mb: str
+    image_fetch_timeout: str
+    insecure_registries: str
+    unpacked_roots: str
+    allow_sandbox_images: str
     reasons: "Tuple[str, ...]"
 
     def __init__(self, reasons: "Iterable[str]" = (), **values: str) -> None:
@@ -687,17 +708,21 @@ def plan(
         ).format(", ".join(startup))
         return Refusal(message, tuple(reasons), False, True)
 
-    raw_image = job_ad.get("SingularityImage")
+    image_attr = _image_attribute(job_ad)
+    raw_image = job_ad.get(image_attr)
     job_image: Optional[str] = None
     if isinstance(raw_image, str):
         if raw_image:
             problem = image_syntax_problem(raw_image) or _scheme_problem(raw_image)
             if problem is not None:
-                message = "the job's SingularityImage is unusable: " + problem
+                message = "the job's {} is unusable: {}".format(image_attr, problem)
                 return Refusal(message, tuple(reasons), False, True)
             job_image = raw_image
     elif raw_image is not None and raw_image is not UNDEFINED:
-        message = "the job's SingularityImage must be a string, got {}".format(_describe(raw_image))
+        message = "the job's {} must be a string, got {}".format(image_attr, _describe(raw_image))
+        return Refusal(message, tuple(reasons), False, True)
+    if job_image is None and image_attr == "ContainerImage":
+        message = "the job wants a container (universe = container) but names no container_image"
         return Refusal(message, tuple(reasons), False, True)
 
     if paths.probe(CONTAINER_ROOT_MARK).is_dir:
@@ -753,11 +778,25 @@ def plan(
     return result
 
 
+def _image_attribute(job_ad: "Ad") -> str:
+    """Which job attribute names the job's image: ``SingularityImage`` when set (it wins), else
+    ``ContainerImage`` when the job wants a container (``universe = container``: ``WantContainer`` or
+    ``ContainerImage`` set); HTCondor's own launch is kept out of such jobs (gs-prepare-job)."""
+    single = job_ad.get("SingularityImage")
+    if single is not None and single is not UNDEFINED:
+        return "SingularityImage"
+    container = job_ad.get("ContainerImage")
+    wants = _truth(job_ad.get("WantContainer")) is True
+    if wants or (container is not None and container is not UNDEFINED):
+        return "ContainerImage"
+    return "SingularityImage"
+
+
 def _choose_image(
     job_ad: "Ad", settings: NodeSettings, job_image: "Optional[str]", reasons: "List[str]"
 ) -> str:
     if job_image is not None:
-        reasons.append('image "{}" from the job\'s SingularityImage'.format(job_image))
+        reasons.append('image "{}" from the job\'s {}'.format(job_image, _image_attribute(job_ad)))
         return job_image
     required = job_ad.get("REQUIRED_OS")
     if required is not None and required is not UNDEFINED and not isinstance(required, str):
@@ -812,13 +851,23 @@ def _container(
     mount_dir = settings.cvmfs_mount_dir or None
 
     ref = _choose_image(job_ad, settings, job_image, reasons)
-    problem = check_restrictions(ref, restrictions, mount_dir)
+    shipped = _shipped_image(ref, settings)
+    problem = None if shipped else check_restrictions(ref, restrictions, mount_dir)
     if problem is not None:
         raise _Fail(problem, job_caused=job_image is not None)
     sources = settings.source_policy()
     _check_source(sources, ref, None, mount_dir, job_image is not None)
-    image, image_root, in_cvmfs = _resolve_image(
-        ref, sandbox, restrictions, sources, mount_dir, probe, job_image is not None, reasons
+    image, image_root, in_cvmfs, fetch = _image_source(
+        ref,
+        sandbox,
+        restrictions,
+        sources,
+        mount_dir,
+        probe,
+        job_image is not None,
+        shipped,
+        settings,
+        reasons,
     )
 
     options = [
@@ -933,6 +982,7 @@ def _container(
         tuple(reasons),
         message,
         (sandbox + "/" + TMP_SUBDIR,),
+        fetch=fetch,
     )
 
 
@@ -1018,11 +1068,15 @@ def _missing_image(
 ) -> None:
     """Raise _Fail for an image path that does not exist: the node's fault or the job's.
 
-    A dictionary or default image that is missing, or any image in a CVMFS repository whose root cannot
-    be reached (CVMFS itself is down), is the node's problem (requeued and counted). A job's own image
-    that is missing where its repository (or the job's sandbox) is fine is the job's mistake: refused
-    without a node penalty, and held by the prepare-job hook.
+    A dictionary or default image that is missing, any image in a CVMFS repository whose root cannot
+    be reached (CVMFS itself is down), or a link that points to nothing (the node's copy of the image
+    is gone: CVMFS images are links into the repository's own store) is the node's problem (requeued
+    and counted). A job's own image that is missing where its repository (or the job's sandbox) is fine
+    is the job's mistake: refused without a node penalty, and held by the prepare-job hook.
     """
+    if probe(local).is_link:
+        msg = 'Unable to access the image "{}": {} is a link to something that is not on this node'
+        raise _Fail(msg.format(ref, local))
     if in_cvmfs:
         root = cvmfs_translate("/cvmfs", mount_dir).rstrip("/")
         repository = root + "/" + local[len(root) + 1 :].split("/", 1)[0]
@@ -1048,12 +1102,14 @@ def _resolve_image(
     probe: "Callable[[str], PathInfo]",
     job_named: bool,
     reasons: "List[str]",
+    shipped: bool = False,
 ) -> "Tuple[str, Optional[str], bool]":
     """Return (image argument, directory image root or None, whether it is in CVMFS)."""
     if is_remote_image(ref):
         return ref, None, False
     local = local_image_path(ref)
-    if not local.startswith("/"):
+    relative = not local.startswith("/")
+    if relative:
         local = sandbox + "/" + local
     local = cvmfs_translate(normalize_path(local), mount_dir)
     info = probe(local)
@@ -1061,7 +1117,16 @@ def _resolve_image(
     if not info.exists:
         _missing_image(ref, local, in_cvmfs, mount_dir, probe, job_named)
     real = info.realpath or local
-    if "cvmfs" in restrictions and not is_cvmfs_path(real, mount_dir):
+    if relative:
+        real_sandbox = probe(sandbox).realpath or sandbox
+        if real != real_sandbox and not real.startswith(real_sandbox + "/"):
+            msg = 'image "{}" is a relative path that leads out of the job directory (to {})'.format(
+                ref, real
+            )
+            raise _Fail(msg, requeue=False, job_caused=True, bare_ok=False)
+        if shipped:
+            reasons.append('image "{}" shipped with the job: {} (GS_ALLOW_SANDBOX_IMAGES)'.format(ref, real))
+    if "cvmfs" in restrictions and not shipped and not is_cvmfs_path(real, mount_dir):
         msg = 'image "{}" resolves to {}, which is not under /cvmfs; SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
         raise _Fail(msg.format(ref, real, ",".join(sorted(restrictions))), job_caused=job_named)
     _check_source(sources, ref, real, mount_dir, job_named)
@@ -1073,6 +1138,58 @@ def _resolve_image(
     if problem is not None:
         raise _Fail(problem)
     return image, (real if info.is_dir else None), in_cvmfs
+
+
+def _shipped_image(ref: str, settings: NodeSettings) -> bool:
+    """A relative image path (shipped with the job) that ``GS_ALLOW_SANDBOX_IMAGES`` lets past ``cvmfs``."""
+    if is_remote_image(ref):
+        return False
+    return not local_image_path(ref).startswith("/") and _truth(settings.allow_sandbox_images) is True
+
+
+def _image_source(
+    ref: str,
+    sandbox: str,
+    restrictions: "FrozenSet[str]",
+    sources: "Optional[SourcePolicy]",
+    mount_dir: "Optional[str]",
+    probe: "Callable[[str], PathInfo]",
+    job_named: bool,
+    shipped: bool,
+    settings: NodeSettings,
+    reasons: "List[str]",
+) -> "Tuple[str, Optional[str], bool, Optional[ImageFetch]]":
+    """The image step: a local path as it is; a remote one from CVMFS-unpacked, the store, or the runtime.
+
+    Returns (image argument, directory image root or None, whether it is in CVMFS, the fetch the wrapper
+    performs before exec or None). The only place remote images meet ``store.locate``.
+    """
+    if not is_remote_image(ref):
+        image, root, in_cvmfs = _resolve_image(
+            ref, sandbox, restrictions, sources, mount_dir, probe, job_named, reasons, shipped
+        )
+        return image, root, in_cvmfs, None
+    located = locate(
+        ref,
+        settings.unpacked_roots,
+        settings.image_store,
+        settings.local_tmp_dir,
+        settings.insecure_registries,
+        settings.image_store_max_mb,
+        settings.image_fetch_timeout,
+        lambda path: probe(path).exists,
+        lambda path: probe(cvmfs_translate(path, mount_dir)).is_dir,
+    )
+    reasons.append(located.reason)
+    if located.local is not None:
+        # the reference passed the source policy as written; the CVMFS copy is checked as a local path
+        image, root, in_cvmfs = _resolve_image(
+            located.local, sandbox, restrictions, None, mount_dir, probe, job_named, reasons
+        )
+        return image, root, in_cvmfs, None
+    if located.fetch is None:
+        return ref, None, False, None
+    return located.fetch.image, (located.fetch.image if located.cached else None), False, located.fetch
 
 
 def _gpu_flags(machine_ad: "Ad", reasons: "List[str]") -> "Tuple[List[str], bool]":

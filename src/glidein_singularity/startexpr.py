@@ -8,7 +8,8 @@ expression a slot appends to its ``START``.
 
 ``SUBTERMS`` names the macros ``explain`` evaluates one by one to say in words why a slot refuses a job;
 ``start_term`` also expands every other ``GS_START_*`` macro, so a term added to the file is reported
-by name even before ``explain`` has words for it.
+by name even before ``explain`` has words for it. (``GS_START_NAMED``, the startd's own form that refers
+to the terms published as slot attributes, is not a term: a test keeps it equal to ``GS_START``.)
 """
 
 import re
@@ -84,6 +85,10 @@ def start_term(text: str) -> "Tuple[str, Dict[str, str]]":
     A ``SUBTERMS`` name the file does not define is left out; ``GS_START`` itself must be defined.
     """
     table = parse_macros(text)
-    names = [name for name in table if name in SUBTERMS or name.startswith("GS_START_")]
+    names = [
+        name
+        for name in table
+        if (name in SUBTERMS or name.startswith("GS_START_")) and name != "GS_START_NAMED"
+    ]
     terms = {name: expand("$({})".format(name), table) for name in names}
     return expand("$(GS_START)", table), terms

@@ -33,6 +33,7 @@ import os
 import re
 
 from .classad import format_literal, parse_literal
+from .condor_words import WordsError, split_args
 from .errors import GlideinSingularityError
 
 TYPE_CHECKING = False
@@ -46,6 +47,8 @@ __all__ = [
     "job_argv",
     "job_from_commands",
     "load_submit",
+    "load_submit_jobs",
+    "parse_all_with_bindings",
     "parse_fallback",
     "parse_with_bindings",
     "split_args_v1",
@@ -114,37 +117,12 @@ def _unquote_v2(value: str) -> "Optional[str]":
 
 
 def split_args_v2(text: str) -> "List[str]":
-    """Split new-syntax arguments: blanks separate, single quotes group, ``''`` in quotes is a quote."""
-    words: List[str] = []
-    word: List[str] = []
-    quoted = started = False
-    pos = 0
-    while pos < len(text):
-        char = text[pos]
-        if quoted:
-            if char == "'" and text[pos + 1 : pos + 2] == "'":
-                word.append("'")
-                pos += 1
-            elif char == "'":
-                quoted = False
-            else:
-                word.append(char)
-        elif char == "'":
-            quoted = started = True
-        elif char in " \t":
-            if started:
-                words.append("".join(word))
-            word, started = [], False
-        else:
-            word.append(char)
-            started = True
-        pos += 1
-    if quoted:
-        msg = "arguments {!r}: unterminated single quote".format(text)
-        raise SubmitError(msg)
-    if started:
-        words.append("".join(word))
-    return words
+    """Split new-syntax arguments as HTCondor does (``condor_words.split_args``)."""
+    try:
+        return split_args(text)
+    except WordsError as exc:
+        msg = "arguments {!r}: {}".format(text, exc)
+        raise SubmitError(msg) from exc
 
 
 def split_args_v1(text: str) -> "List[str]":
@@ -233,35 +211,61 @@ def job_argv(job: SubmitJob, sandbox: str) -> "List[str]":
     return [executable, *split_args_v1(text("Args") or "")]
 
 
-def parse_with_bindings(text: str, cwd: str, module: "Any") -> SubmitJob:
-    """Read the submit text with ``htcondor2.Submit`` (``module``) and build the first job's attributes."""
+def _queue_count(qargs: str) -> int:
+    """The N of ``queue N ...`` (1 when the statement has no count)."""
+    found = re.match(r"^\s*(\d+)", qargs or "")
+    return int(found.group(1)) if found else 1
+
+
+def parse_all_with_bindings(text: str, cwd: str, module: "Any") -> "List[SubmitJob]":
+    """Every job of the queue statement, read with ``htcondor2.Submit`` (``module``), in ``ProcId`` order.
+
+    ``queue N [var in/from/matching ...]`` makes N jobs per item, as condor_submit does; each job's
+    ``$(Process)`` and item variables are expanded for it, and its notes say which one it is.
+    """
     try:
         submit = module.Submit(text)
     except Exception as exc:  # the bindings raise ValueError/RuntimeError/HTCondorException
         msg = "the submit file does not parse: {}".format(exc)
         raise SubmitError(msg) from exc
-    notes = []
     try:
         items = list(submit.itemdata() or ())  # None for 'queue' and 'queue N'
     except Exception as exc:
         msg = "the queue statement {!r} does not parse: {}".format(submit.getQArgs(), exc)
         raise SubmitError(msg) from exc
-    if items:
-        first = items[0]
-        if isinstance(first, dict):
-            for name, value in first.items():
+    count = _queue_count(submit.getQArgs())
+    jobs = []
+    for index, item in enumerate(items or [None]):
+        shown = ""
+        if isinstance(item, dict):
+            for name, value in item.items():
                 submit[name] = value
-            shown = ", ".join("{}={}".format(name, value) for name, value in first.items())
-        else:
-            submit["Item"] = first
-            shown = "Item={}".format(first)
-        notes.append("explained for the first job of the queue statement ({})".format(shown))
-    try:
-        commands = [(key, submit.expand(key)) for key in submit]
-    except Exception as exc:
-        msg = "the submit file's macros do not expand: {}".format(exc)
-        raise SubmitError(msg) from exc
-    return job_from_commands(commands, cwd, "htcondor2", notes)
+            shown = ", ".join("{}={}".format(name, value) for name, value in item.items())
+        elif item is not None:
+            submit["Item"] = item
+            shown = "Item={}".format(item)
+        for step in range(count):
+            proc = index * count + step
+            submit["Process"] = str(proc)
+            submit["ProcId"] = str(proc)
+            try:
+                commands = [(key, submit.expand(key)) for key in submit]
+            except Exception as exc:
+                msg = "the submit file's macros do not expand: {}".format(exc)
+                raise SubmitError(msg) from exc
+            commands = [(key, value) for key, value in commands if key not in ("Process", "ProcId", "Item")]
+            notes = []
+            if items or count > 1:
+                notes.append(
+                    "job {} of the queue statement{}".format(proc, " ({})".format(shown) if shown else "")
+                )
+            jobs.append(job_from_commands(commands, cwd, "htcondor2", notes))
+    return jobs
+
+
+def parse_with_bindings(text: str, cwd: str, module: "Any") -> SubmitJob:
+    """The first job of the queue statement (``parse_all_with_bindings``)."""
+    return parse_all_with_bindings(text, cwd, module)[0]
 
 
 def _logical_lines(text: str) -> "List[Tuple[int, str]]":
@@ -324,10 +328,17 @@ def _bindings() -> "Optional[Any]":
 def load_submit(
     path: str, cwd: "Optional[str]" = None, bindings: "Optional[Mapping[str, Any]]" = None
 ) -> SubmitJob:
-    """Read a submit file; the bindings when importable, else ``parse_fallback``.
+    """Read a submit file's first job; the bindings when importable, else ``parse_fallback``.
 
     ``bindings`` (tests) replaces the import: ``{"htcondor2": module_or_None}``.
     """
+    return load_submit_jobs(path, cwd, bindings)[0]
+
+
+def load_submit_jobs(
+    path: str, cwd: "Optional[str]" = None, bindings: "Optional[Mapping[str, Any]]" = None
+) -> "List[SubmitJob]":
+    """Read every job of a submit file (the fallback reader's ``queue N`` jobs are identical: one)."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             text = handle.read()
@@ -337,5 +348,5 @@ def load_submit(
     where = cwd if cwd is not None else os.getcwd()
     module = bindings["htcondor2"] if bindings is not None else _bindings()
     if module is None:
-        return parse_fallback(text, where)
-    return parse_with_bindings(text, where, module)
+        return [parse_fallback(text, where)]
+    return parse_all_with_bindings(text, where, module)

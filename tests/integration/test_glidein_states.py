@@ -73,6 +73,7 @@ def test_job_image(state_pool: tuple[str, Pool]) -> None:
 
         assert 1 == status
         assert "HAS_SINGULARITY" in analysis
+        assert "MY.GS_START_IMAGE" in reduced(analysis), analysis
     else:
         _, out = run_probe(pool, extra)
 
@@ -86,6 +87,7 @@ def test_disallowed_image_stays_idle(state_pool: tuple[str, Pool]) -> None:
 
     assert 1 == status
     assert "SingularityImage" in analysis
+    assert "MY.GS_START_IMAGE" in reduced(analysis), analysis
 
 
 def test_required_os_nobody_serves_stays_idle(state_pool: tuple[str, Pool]) -> None:
@@ -95,3 +97,9 @@ def test_required_os_nobody_serves_stays_idle(state_pool: tuple[str, Pool]) -> N
 
     assert 1 == status
     assert "REQUIRED_OS" in analysis
+    assert "MY.GS_START_OS" in reduced(analysis), analysis
+
+
+def reduced(analysis: str) -> str:
+    """The conditions -better-analyze says the slot's Requirements reduce to: our terms by name."""
+    return analysis.partition("reduces to these conditions")[2]

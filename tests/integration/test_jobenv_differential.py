@@ -81,15 +81,24 @@ def _random_cases(count: int) -> list[tuple[str | None, str | None, str | None]]
     return cases
 
 
-CASES = [("undefined", None, None), *CURATED, *_random_cases(50)]
+CASES = [("undefined", None, None), *CURATED, *_random_cases(40)]
 
 
 @pytest.fixture(scope="module")
 def finished(bed: Session) -> Iterator[tuple[Pool, str, dict[int, str], dict[int, str]]]:
     """Every case submitted on hold, edited with condor_qedit, released, and run to the end."""
-    # No job wrapper: the starter's own result.
-    pool = Pool(bed, {"50-jobenv.config": "# no USER_JOB_WRAPPER\n"})
+    # No job wrapper: the starter's own result. A job the starter would not start goes back to Idle:
+    # it is matched only once, so it cannot take the slots from the others again and again.
+    start = "START = (TARGET.NumShadowStarts =?= undefined) || (TARGET.NumShadowStarts < 1)\n"
+    pool = Pool(bed, {"50-jobenv.config": start})
     pool.start()
+    try:
+        yield from _run_cases(bed, pool)
+    finally:
+        pool.stop()
+
+
+def _run_cases(bed: Session, pool: Pool) -> Iterator[tuple[Pool, str, dict[int, str], dict[int, str]]]:
     job = pool.submit(
         "executable = recorder.py\nhold = true\n"
         "should_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\n",
@@ -109,31 +118,44 @@ def finished(bed: Session) -> Iterator[tuple[Pool, str, dict[int, str], dict[int
                 bed.run(["condor_rm", f"{job.cluster}.{proc}"], user="tuser", check=False)
     bed.run(["condor_release", str(job.cluster)], user="tuser", timeout=30)
     states: dict[int, str] = {}
-    deadline = time.monotonic() + 480
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         out = bed.run(
-            ["condor_q", "-af", "ProcId", "JobStatus", "NumShadowStarts", str(job.cluster)],
+            [
+                "condor_q",
+                "-af",
+                "ProcId",
+                "JobStatus",
+                "NumShadowStarts",
+                "EnteredCurrentStatus",
+                str(job.cluster),
+            ],
             user="tuser",
             check=False,
         ).stdout
         rows = [line.split() for line in out.splitlines() if line.strip()]
-        # still to run: running, or idle and never started. A job the starter would not start is back
-        # to Idle (or held) after a shadow start: it no longer counts.
-        pending = [r for r in rows if r[1] == "2" or (r[1] == "1" and r[2] in ("0", "undefined"))]
+        now = time.time()
+        # still to run: running; idle (or not yet released) and never started; or back to Idle only
+        # moments ago (a shadow that just started shows Idle until the job executes). A job the starter
+        # would not start stays Idle after its shadow start: after 20 s it no longer counts.
+        pending = [
+            r
+            for r in rows
+            if r[1] == "2" or (r[1] in ("1", "5") and (r[2] in ("0", "undefined") or now - float(r[3]) < 20))
+        ]
         if not pending:
             states = {int(row[0]): "not run" for row in rows}
             states.update(dict.fromkeys(unsettable, "unsettable"))
             break
         time.sleep(2)
     else:
-        pytest.fail("the differential jobs did not finish in 480 s\n" + pool.diagnostics())
+        pytest.fail("the differential jobs did not finish in 600 s\n" + pool.diagnostics())
     queue_ads = {
         proc: bed.run(["condor_q", "-l", f"{job.cluster}.{proc}"], user="tuser", check=False).stdout
         for proc in states
     }
     bed.run(["condor_rm", str(job.cluster)], user="tuser", check=False, timeout=30)
     yield pool, job.workdir, states, queue_ads
-    pool.stop()
 
 
 def _received(raw: bytes) -> dict[str, str | None]:
@@ -148,7 +170,9 @@ def _received(raw: bytes) -> dict[str, str | None]:
 def test_our_reading_is_the_starters(bed: Session, finished) -> None:
     """For every case, HTCondor's result and ours agree, or the job is refused before anything runs."""
     _pool, workdir, states, queue_ads = finished
-    baseline_raw = bed.path(f"{workdir}/env.0").read_bytes()
+    baseline = bed.path(f"{workdir}/env.0")
+    assert baseline.exists(), (states, sorted(p.name for p in bed.path(workdir).iterdir()))
+    baseline_raw = baseline.read_bytes()
     starter_names = set(_received(baseline_raw))
     problems = []
     agreed = refused = 0
@@ -195,6 +219,6 @@ def test_our_reading_is_the_starters(bed: Session, finished) -> None:
         agreed += 1
     assert [] == problems, "\n".join(problems)
     unsettable = sum(1 for state in states.values() if state == "unsettable")
-    assert agreed >= 50, (agreed, refused, unsettable)
+    assert agreed >= 45, (agreed, refused, unsettable)
     assert refused >= 3, (agreed, refused, unsettable)
     assert unsettable <= 5, (agreed, refused, unsettable)

@@ -131,6 +131,7 @@ def test_json_schema_on_this_node(tmp_path, capsys):
         "cvmfs",
         "gpu-nvidia",
         "gpu-amd",
+        "image-store",
     ]
     for check in report["checks"]:
         assert sorted(check) == ["detail", "hint", "name", "required", "status"]

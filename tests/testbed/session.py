@@ -51,6 +51,8 @@ for i in 0:stdin 1:stdout 2:stderr; do ln -s "/proc/self/fd/${i%%:*}" "$root/dev
 mknod -m 666 "$root/dev/nvidia0" c 195 0
 mknod -m 666 "$root/dev/nvidia1" c 195 1
 mknod -m 666 "$root/dev/nvidiactl" c 195 255
+# FUSE for SIF images (squashfuse), in this private /dev only: never the host's.
+mknod -m 666 "$root/dev/fuse" c 10 229
 mount -t tmpfs -o mode=1777 tmp "$root/tmp"
 mkdir -p "$root/opt/glidein-singularity"
 mount --bind "$repo" "$root/opt/glidein-singularity"

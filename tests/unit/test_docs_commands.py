@@ -8,7 +8,9 @@ languages are not allowed, so a command cannot hide from this test. Each command
 - ``glidein_scripts/gs-<name> ...``: the launcher exists and the arguments parse with the parser of
   ``glidein_singularity.node.<name>`` (the script tests run these entry points);
 - ``bash quickstart.sh demo|test``: the quick-start commands;
-- ``tox -e ENV``: an environment of tox.ini.
+- ``tox -e ENV``: an environment of tox.ini;
+- ``python3 -m pip install .``: the install from a checkout (tests/scripts/test_install.py builds and
+  uses that wheel).
 """
 
 import importlib.util
@@ -23,7 +25,9 @@ from glidein_singularity import cli
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 #: Options whose value is written, not read.
-OUTPUT_OPTIONS = ("-o", "--output", "--output-dir", "--config-out", "--work-dir")
+OUTPUT_OPTIONS = ("-o", "--output", "--output-dir", "--config-out", "--work-dir", "--scripts-dir")
+#: HTCondor's own commands a page may pipe into ours (they run in the pool test of explain).
+HTCONDOR_TOOLS = ("condor_q", "condor_status")
 SHELL_FENCES = ("bash", "sh", "shell", "zsh", "shell-session", "shellsession", "sh-session")
 _FENCE = re.compile(r"^(```+|~~~+)\s*\{?([\w-]*)\}?")
 
@@ -69,6 +73,8 @@ def _outputs(words):
 
 
 def _looks_like_repo_file(word):
+    if re.match(r"^\d+(\.\d+)?$", word):  # a job id, CLUSTER.PROC
+        return False
     return not word.startswith(("-", "/")) and "=" not in word and ("/" in word or re.search(r"\.\w+$", word))
 
 
@@ -123,6 +129,9 @@ def test_console_blocks_hold_only_prompted_commands_or_output():
 )
 def test_shown_command_is_exercised(page, line, command, produced):
     """The command parses with the real parser of its program and reads only files that exist."""
+    if " | " in command:  # HTCondor's own tool feeding ours: `condor_q -l 123 | glidein-singularity ...`
+        source, command = command.split(" | ", 1)
+        assert shlex.split(source)[0] in HTCONDOR_TOOLS, "{}:{}: `{}`".format(page, line, source)
     words = shlex.split(command)
     program = words[0]
     if program == "glidein-singularity":
@@ -146,6 +155,8 @@ def test_shown_command_is_exercised(page, line, command, produced):
         assert len(words) == 3
         assert words[2] in ("demo", "test")
         assert "    {})".format(words[2]) in (ROOT / "quickstart.sh").read_text(encoding="utf-8")
+    elif words == ["python3", "-m", "pip", "install", "."]:
+        assert (ROOT / "setup.cfg").is_file()
     elif words[:2] == ["tox", "-e"] and len(words) == 3:
         assert "[testenv:{}]".format(words[2]) in (ROOT / "tox.ini").read_text(encoding="utf-8")
     else:
@@ -174,3 +185,17 @@ def test_user_guide_explain_examples(job_ad, status, image, tmp_path, capsys):
         assert data["reasons"][0] in guide
     else:
         assert '"error": {},'.format(json.dumps(data["error"])) in guide
+
+
+def test_ep_guides_agree_on_the_local_settings_file():
+    """The EP guide and the factory page agree: GS_LIBEXEC/GS_NODE_CONFIG in 49-...-local.config, read
+    before the snippets; the node settings file is named; gs-setup is not run as a user into /etc."""
+    ep = " ".join((DOCS / "guides" / "ep-admin.md").read_text(encoding="utf-8").split())
+    factory = " ".join((DOCS / "deploy-factory.md").read_text(encoding="utf-8").split())
+    for text in (ep, factory):
+        assert "49-glidein-singularity-local.config" in text
+        assert "read after the snippets" not in text
+    assert "`49-glidein-singularity-local.config`, read before the snippets" in factory
+    assert "GS_NODE_CONFIG = /etc/condor/config.d/55-glidein-singularity-node.config" in ep
+    assert "Run it as a user your jobs run as" not in ep
+    assert "--config-out /etc/condor/config.d/" not in ep

@@ -690,12 +690,40 @@ def node(**changes):
     [
         pytest.param(
             node(),
-            ["pass", "skip", "skip", "pass", "pass", "pass", "pass", "pass", "pass", "skip", "skip", "skip"],
+            [
+                "pass",
+                "skip",
+                "skip",
+                "pass",
+                "pass",
+                "pass",
+                "pass",
+                "pass",
+                "pass",
+                "skip",
+                "skip",
+                "skip",
+                "skip",
+            ],
             id="healthy-node",
         ),
         pytest.param(
             node(max_user_namespaces=0, unshare_user=Probe(False, "denied"), validation=BROKEN),
-            ["fail", "skip", "skip", "fail", "pass", "fail", "pass", "pass", "pass", "skip", "skip", "skip"],
+            [
+                "fail",
+                "skip",
+                "skip",
+                "fail",
+                "pass",
+                "fail",
+                "pass",
+                "pass",
+                "pass",
+                "skip",
+                "skip",
+                "skip",
+                "skip",
+            ],
             id="el7-without-userns",
         ),
     ],
@@ -716,6 +744,7 @@ def test_evaluate_order_and_statuses(facts, statuses):
         "cvmfs",
         "gpu-nvidia",
         "gpu-amd",
+        "image-store",
     ]
     assert [r.status for r in results] == statuses
 

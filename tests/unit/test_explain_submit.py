@@ -287,7 +287,7 @@ def test_json_schema(tmp_path, capsys):
     """Each candidate has exactly the documented keys; a plan is explain's own JSON object."""
     _, results, err = _run(capsys, tmp_path, PLAIN, "--config", EXAMPLE)
     for item in results.values():
-        assert {"glidein", "matched", "why_not", "plan", "notes"} == set(item)
+        assert {"job", "glidein", "matched", "why_not", "plan", "notes"} == set(item)
         assert isinstance(item["matched"], bool)
         assert all(isinstance(reason, str) for reason in item["why_not"] + item["notes"])
         assert {"use_container", "image", "argv", "env", "reasons", "error"} == set(item["plan"])
@@ -336,19 +336,19 @@ def test_job_ad_against_candidates(tmp_path, capsys):
     ("argv", "message"),
     [
         pytest.param(
-            ["--submit", "job.sub"],
-            "ERROR: --submit needs candidates: --machine-ads, --config or --machine-ad\n",
-            id="no-candidates",
+            ["--config", "x.yaml"],
+            "ERROR: give the job: JOB_ID (read from the schedd), --job-ad FILE or --submit FILE\n",
+            id="no-job",
         ),
         pytest.param(
-            ["--job-ad", "job.ad"],
-            "ERROR: --job-ad needs --machine-ad (or candidates: --machine-ads, --config)\n",
-            id="job-ad-alone",
+            ["12x"],
+            "ERROR: '12x' is not a job id: give CLUSTER or CLUSTER.PROC\n",
+            id="bad-job-id",
         ),
     ],
 )
 def test_usage_errors(argv, message, capsys):
-    """Missing candidates are usage errors (exit 2)."""
+    """A missing job or a malformed job id is a usage error (exit 2); no candidates means the pool's."""
     assert 2 == main(["explain", *argv])
     assert message == capsys.readouterr().err
 
@@ -431,7 +431,7 @@ def test_bindings_expand_macros_and_queue_items():
     job = submit.parse_with_bindings(text, "/w", htcondor2)
     assert '"rhel9"' == job.get("REQUIRED_OS")
     assert '"p"' == job.get("Args")
-    assert "explained for the first job of the queue statement (item=p)" in job.notes
+    assert "job 0 of the queue statement (item=p)" in job.notes
 
 
 @pytest.mark.parametrize(
@@ -465,7 +465,7 @@ def test_fallback_errors(text, message):
 
 def test_split_args_v2_unterminated_quote():
     """New-syntax arguments with an open quote are an error, not a guess."""
-    with pytest.raises(submit.SubmitError, match="unterminated single quote"):
+    with pytest.raises(submit.SubmitError, match="unbalanced quote starting here"):
         submit.split_args_v2("a 'b")
 
 

@@ -219,13 +219,6 @@ BAD = [
         id="use-typo",
     ),
     pytest.param(
-        "frontend:\n  groups:\n    cms:\n      singularity_use: required\n",
-        "fe.yaml:4: frontend.groups.cms.singularity_use: 'required' is not one of DISABLE_GWMS, NEVER, "
-        "OPTIONAL, "
-        "PREFERRED, REQUIRED (did you mean 'REQUIRED'?)",
-        id="use-lower-case",
-    ),
-    pytest.param(
         "frontend:\n  groups:\n    cms:\n      singularity_usee: REQUIRED\n",
         "fe.yaml:4: frontend.groups.cms.singularity_usee: unknown key 'singularity_usee' "
         "(did you mean 'singularity_use'?)",

@@ -186,16 +186,74 @@ def start(slot: dict[str, object], job: dict[str, object]) -> object:
             False,
             id="policy-refuses-dotdot",
         ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": CVMFS_IMG},
+            True,
+            id="container-universe-cvmfs",
+        ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": "docker://centos:7"},
+            False,
+            id="container-universe-remote-needs-remote",
+        ),
+        pytest.param(
+            NO_CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": CVMFS_IMG},
+            False,
+            id="container-universe-needs-containers",
+        ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"WantContainer": True, "ContainerImage": "bb.sif"},
+            False,
+            id="container-universe-shipped-sif-needs-opt-in",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_ALLOW_SANDBOX_IMAGES=True),
+            {"WantContainer": True, "ContainerImage": "bb.sif"},
+            True,
+            id="container-universe-shipped-sif-opted-in",
+        ),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"SingularityImage": CVMFS_IMG, "ContainerImage": "docker://centos:7"},
+            True,
+            id="singularity-image-wins-over-container-image",
+        ),
     ],
 )
 def test_start_term(slot: dict[str, object], job: dict[str, object], expected: bool) -> None:
-    """The START term admits exactly the jobs the slot can run as they asked."""
-    assert expected == start(slot, job)
+    """The START term admits exactly the jobs the slot can run as they asked, inline (GS_START, what
+    explain evaluates) and as the startd runs it (START naming the terms it publishes in the slot ad)."""
+    assert (expected, expected) == (start(slot, job), start_named(slot, job))
+
+
+NAMED_TERMS = TABLE["STARTD_ATTRS"].split()[1:]
+
+
+def start_named(slot: dict[str, object], job: dict[str, object]) -> object:
+    """Evaluate START as the startd does: the terms are slot attributes, START refers to them."""
+    machine = classad.ClassAd()
+    machine.update(slot)
+    for name in NAMED_TERMS:
+        machine[name] = classad.ExprTree(expand("$({})".format(name), TABLE))
+    machine["Requirements"] = classad.ExprTree(expand("$(GS_START_NAMED)", TABLE))
+    target = classad.ClassAd()
+    target.update(job)
+    return target.matches(machine)
 
 
 def test_start_is_appended_to_existing_start() -> None:
-    """The snippet composes with the site's own START instead of replacing it."""
-    assert "($(START)) && $(GS_START)" == TABLE["START"]
+    """The snippet composes with the site's own START instead of replacing it, and names its terms."""
+    assert "($(START)) && $(GS_START_NAMED)" == TABLE["START"]
+    assert ["$(STARTD_ATTRS)", "GS_START_IMAGE", "GS_START_OS", "GS_START_REQUIRED", "GS_START_JOB_ENV"] == (
+        TABLE["STARTD_ATTRS"].split()
+    )
+    assert " && ".join("MY." + name for name in NAMED_TERMS) == TABLE["GS_START_NAMED"].strip("()")
+    assert "(" + " && ".join("$({})".format(name) for name in NAMED_TERMS) + ")" == TABLE["GS_START"]
+    assert len(expand("$(GS_START_NAMED)", TABLE)) < 120  # what -better-analyze prints of our part
 
 
 def test_no_elvis_operator() -> None:

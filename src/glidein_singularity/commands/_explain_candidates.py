@@ -10,7 +10,8 @@ the job's own ``environment`` and ``_CONDOR_SCRATCH_DIR``.
 JSON: a list of ``{"glidein", "matched", "why_not", "plan", "notes"}``: ``why_not`` is a list of
 sentences (empty for a match), ``plan`` the object of ``explain --job-ad/--machine-ad`` (``null`` when
 the job does not match) and ``notes`` what was assumed or not checked. The notes about the job itself go
-to stderr. Exit status 0 when at least one glidein matches with a plan (not a refusal), else 1.
+to stderr. Exit status 0 when every job explained has at least one glidein that matches with a plan
+(not a refusal), else 1.
 """
 
 import argparse
@@ -18,31 +19,27 @@ import json
 import os
 import sys
 
-from ..ads import classad_evaluator, read_ad_text
+from ..ads import check_ad, classad_evaluator, read_ad_text, split_ads
 from ..classad import Ad, parse_ad
-from ..errors import ConfigError
+from ..errors import ConfigError, GlideinSingularityError
 from ..images import is_cvmfs_path, local_image_path, parse_images_dict
 from ..inputs import for_explain, make_probe, read_glidein_config
 from ..matching import (
     Candidate,
     classad_module,
-    load_machine_ads,
     load_start_terms,
     match,
     parse_machine_ads,
 )
 from ..plan import NodeSettings, PathInfo
-from ..submit import SubmitJob, job_argv, load_submit
-from .explain import _table, plan_to_dict
+from ..submit import GPU_CLAUSE, SubmitJob, job_argv, load_submit_jobs
+from .explain import SANDBOX, _table, plan_to_dict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 __all__ = ["SANDBOX", "assumed_probe", "explain_candidates", "run"]
-
-#: The job directory shown when ``--sandbox`` is not given (the starter's is not known in advance).
-SANDBOX = "/var/lib/condor/execute/dir_1"
 
 
 def assumed_probe(
@@ -85,11 +82,19 @@ def _site_paths(settings: NodeSettings, job_ad: Ad) -> "List[str]":
     return [local_image_path(path) for path in paths if path]
 
 
-def _job_from_ad(path: str) -> SubmitJob:
-    ad = parse_ad(read_ad_text(path, "job ad"))
+def _job_from_text(text: str, where: str) -> SubmitJob:
+    ad = parse_ad(text)
     attributes = [(name, ad.raw(name) or "") for name in ad]
     requirements = [ad.raw("Requirements") or ""] if "Requirements" in ad else []
-    return SubmitJob(attributes, requirements, (), "job ad")
+    return SubmitJob(attributes, requirements, (), where)
+
+
+def _job_label(job: SubmitJob, index: int) -> str:
+    """The job's id as condor_q shows it when the ad has one, else its place in the queue statement."""
+    cluster, proc = job.get("ClusterId"), job.get("ProcId")
+    if cluster is not None and proc is not None:
+        return "{}.{}".format(cluster.strip(), proc.strip())
+    return "job {}".format(index)
 
 
 def _gpu_ad_text(job: SubmitJob, candidate: Candidate, module: "Any") -> "Tuple[str, List[str]]":
@@ -122,6 +127,11 @@ def explain_candidates(
     for candidate in candidates:
         result = match(job.ad_text(), job.requirements, candidate, start, module)
         notes = [*candidate.notes, *result.notes]
+        if candidate.source == "config" and any(GPU_CLAUSE in reason for reason in result.why_not):
+            notes.append(
+                "an entry declares its GPUs in extra_attrs, as GlideinWMS does: "
+                "GLIDEIN_Resource_Slots: GPUs,N"
+            )
         data = None
         if result.matched:
             text, gpu_notes = _gpu_ad_text(job, candidate, module)
@@ -167,46 +177,99 @@ def _table_text(results: "List[Dict[str, Any]]", job_notes: "List[str]") -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    """The ``explain`` run for a submit file or several candidates; see the module docstring."""
-    module = classad_module()
-    start = load_start_terms(args.start_config)
-    sandbox = args.sandbox or SANDBOX
-    job_notes: List[str] = []
+def _jobs(args: argparse.Namespace, job_texts: "List[str]") -> "List[Tuple[str, SubmitJob]]":
+    """(label, job) of every job to explain."""
     if args.submit:
-        job = load_submit(args.submit)
-        job_notes.extend(job.notes)
+        jobs = load_submit_jobs(args.submit)
+    elif job_texts:
+        jobs = [_job_from_text(text, "job ad") for text in job_texts]
     else:
-        job = _job_from_ad(args.job_ad)
-    argv = list(args.job_argv)
-    if not argv:
-        argv = job_argv(job, sandbox) if job.get("Cmd") else [os.path.join(sandbox, "job")]
-    if not args.sandbox:
-        job_notes.append("the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX))
-    job_notes.append(
-        "paths that do not exist here are assumed to exist on the glidein when they are images, CVMFS paths "
-        "or the admins' bind sources; the wrapper's default binds are shown as they exist here"
-    )
+        from ._explain_pool import query_jobs
+
+        jobs = [_job_from_text(text, "schedd") for text in query_jobs(args.job_id, args.schedd, args.pool)]
+    labelled = [(_job_label(job, index), job) for index, job in enumerate(jobs)]
+    if args.proc is None:
+        return labelled
+    chosen = [item for index, item in enumerate(labelled) if _proc(item[1], index) == args.proc]
+    if not chosen:
+        msg = "--proc {}: the {} job(s) have ProcId {}".format(
+            args.proc, len(jobs), ", ".join(str(_proc(job, index)) for index, job in enumerate(jobs))
+        )
+        raise GlideinSingularityError(msg)
+    return chosen
+
+
+def _proc(job: SubmitJob, index: int) -> int:
+    raw = job.get("ProcId")
+    return int(raw) if raw is not None and raw.strip().isdigit() else index
+
+
+def _candidates(args: argparse.Namespace, module: "Any") -> "Tuple[List[Candidate], List[str]]":
     candidates: List[Candidate] = []
+    notes: List[str] = []
     if args.machine_ad:
         candidates.extend(
             parse_machine_ads(read_ad_text(args.machine_ad, "machine ad"), args.machine_ad, module)
         )
     if args.machine_ads:
-        candidates.extend(load_machine_ads(args.machine_ads, module))
+        text = read_ad_text(args.machine_ads, "machine ads")
+        if not text.lstrip().startswith(("[", "{")):  # condor_status -l text: each ad checked
+            for block in split_ads(text):
+                check_ad(parse_ad(block), "machine", args.machine_ads)
+        candidates.extend(parse_machine_ads(text, args.machine_ads, module))
     if args.config:
         from ..frontend.candidates import candidates as config_candidates
         from ..frontend.config import load_config_file
 
         candidates.extend(config_candidates(load_config_file(args.config)))
+    if not candidates:
+        from ._explain_pool import query_slots
+
+        candidates = query_slots(args.pool, args.constraint)
+        notes.append("candidates: the {} slot(s) of the pool's collector".format(len(candidates)))
+    return candidates, notes
+
+
+def run(args: argparse.Namespace, job_texts: "List[str]") -> int:
+    """The ``explain`` run for submitted/queued jobs and several candidates; see the module docstring."""
+    module = classad_module()
+    start = load_start_terms(args.start_config)
+    sandbox = args.sandbox or SANDBOX
+    jobs = _jobs(args, job_texts)
+    common_notes: List[str] = []
+    if not args.sandbox:
+        common_notes.append("the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX))
+    common_notes.append(
+        "paths that do not exist here are assumed to exist on the glidein when they are images, CVMFS paths "
+        "or the admins' bind sources; the wrapper's default binds are shown as they exist here"
+    )
+    candidates, candidate_notes = _candidates(args, module)
+    common_notes.extend(candidate_notes)
     config = read_glidein_config(args.glidein_config) if args.glidein_config else {}
-    results = explain_candidates(job, candidates, start, module, sandbox, argv, config, args.reveal_sandbox)
+    all_results: List[Dict[str, Any]] = []
+    texts = []
+    for label, job in jobs:
+        argv = list(args.job_argv)
+        if not argv:
+            argv = job_argv(job, sandbox) if job.get("Cmd") else [os.path.join(sandbox, "job")]
+        results = explain_candidates(
+            job, candidates, start, module, sandbox, argv, config, args.reveal_sandbox
+        )
+        for item in results:
+            item["job"] = label
+        all_results.extend(results)
+        notes = [*job.notes, *common_notes]
+        text = _table_text(results, notes)
+        texts.append(text if len(jobs) == 1 else "=== {}: {}".format(label, text))
     if args.format == "json":
-        for note in job_notes:
+        for note in [note for _, job in jobs for note in job.notes] + common_notes:
             print("note: {}".format(note), file=sys.stderr)
-        print(json.dumps(results, indent=2, sort_keys=True))
+        print(json.dumps(all_results, indent=2, sort_keys=True))
     else:
-        print(_table_text(results, job_notes))
+        print("\n\n".join(texts))
     sys.stdout.flush()
-    ok = any(item["plan"] is not None and item["plan"]["error"] is None for item in results)
-    return 0 if ok else 1
+    by_job: Dict[str, bool] = {}
+    for item in all_results:
+        ok = item["plan"] is not None and item["plan"]["error"] is None
+        by_job[item["job"]] = by_job.get(item["job"], False) or ok
+    return 0 if by_job and all(by_job.values()) else 1

@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CVMFS repository to probe (default: oasis.opensciencegrid.org)",
     )
     parser.add_argument(
+        "--image-store",
+        metavar="DIR",
+        default="",
+        help="check the glidein's image store (GS_IMAGE_STORE): ownership, mode, free space",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="SEC", help="limit for each probe (default 30)"
     )
     parser.add_argument(
@@ -91,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    results = evaluate(gather(args.runtime, args.image, args.cvmfs_repo, args.timeout, os.environ))
+    results = evaluate(
+        gather(args.runtime, args.image, args.cvmfs_repo, args.timeout, os.environ, args.image_store)
+    )
     print(report_json(results) if args.format == "json" else report_text(results))
     return 0 if passed(results) else 1

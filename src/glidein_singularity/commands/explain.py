@@ -9,16 +9,24 @@ runs). Host paths (images, bind sources) are probed on the machine where it runs
 what the starter would give: the current one, then the job's own ``Environment`` (the job's
 values win, as in the starter), then the starter's own variables for the sandbox.
 
-Before submitting: ``--submit FILE`` (a condor_submit file, read with the htcondor2 bindings when they
-are importable) or ``--job-ad``, against candidates from ``--machine-ads FILE`` (``condor_status -l``
-ads separated by blank lines, or ``condor_status -json``) and/or ``--config YAML`` (every frontend group
-x factory entry, as the glidein would advertise itself). For each candidate it says whether the job
-matches (our START term, the slot's own START, the job's requirements, with HTCondor's ClassAd
-library), why not in words, and for a match the plan. JSON: a list of ``glidein``, ``matched``,
-``why_not`` (sentences), ``plan`` (the object above, or null) and ``notes``.
+The job: ``JOB_ID`` (``CLUSTER`` or ``CLUSTER.PROC``, read from the schedd as ``condor_q -l`` would),
+``--job-ad FILE`` (``-`` reads standard input, so ``condor_q -l 123 | glidein-singularity explain
+--job-ad -`` works) or ``--submit FILE`` (a condor_submit file, read with the htcondor2 bindings when
+they are importable). Every job of a cluster, of ``condor_q -l`` text or of the queue statement is
+explained, or the one ``--proc`` names. An ad that does not parse, or a slot ad given as the job (or the
+reverse), is an error that says so.
 
-Exit status: 0 for a plan, 1 for a refusal; with candidates, 0 when at least one glidein matches with a
-plan, 1 when none does; 2 for a usage error.
+The candidates: ``--machine-ads FILE`` (``condor_status -l`` ads separated by blank lines, or
+``condor_status -json``) and/or ``--config YAML`` (every frontend group x factory entry, as the glidein
+would advertise itself); without any, the slots of the pool's collector (``--pool``, ``--constraint``).
+For each candidate it says whether the job matches (our START term, the slot's own START, the job's
+requirements, with HTCondor's ClassAd library), why not in words, and for a match the plan. JSON: a list
+of ``job``, ``glidein``, ``matched``, ``why_not`` (sentences), ``plan`` (the object above, or null) and
+``notes``.
+
+Exit status: 0 for a plan, 1 for a refusal or an ad that is not what it was given as; with candidates
+(or the pool's slots), 0 when every job explained matches at least one glidein with a plan, 1 when one
+does not; 2 for a usage error.
 """
 
 import argparse
@@ -27,13 +35,20 @@ import os
 import sys
 from typing import Any, Dict, List, Union
 
-from ..ads import load_ad
-from ..classad import Ad
+from ..ads import check_ad, classad_evaluator, load_ad, read_ad_text, split_ads
+from ..classad import Ad, parse_ad
+from ..errors import AdError
 from ..inputs import for_explain, make_probe, read_glidein_config
 from ..node import starter_launch
 from ..plan import LaunchPlan, Refusal
+from ._explain_pool import JOB_ID
 
-__all__ = ["HELP", "NAME", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
+__all__ = ["FORMATS", "HELP", "NAME", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
+
+#: The job directory shown when neither --sandbox nor _CONDOR_SCRATCH_DIR gives one.
+SANDBOX = "/var/lib/condor/execute/dir_1"
+#: The output formats (``table`` is the old name of ``text``).
+FORMATS = ("text", "json", "table")
 
 NAME = "explain"
 HELP = "show what the wrapper would do for a job on a slot"
@@ -41,9 +56,20 @@ HELP = "show what the wrapper would do for a job on a slot"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sub-command's options."""
-    job = parser.add_mutually_exclusive_group(required=True)
-    job.add_argument("--job-ad", metavar="FILE", help="the job ad (.job.ad or condor_q -l)")
-    job.add_argument("--submit", metavar="FILE", help="the condor_submit file (its first job)")
+    parser.add_argument(
+        "job_id",
+        nargs="?",
+        metavar="JOB_ID",
+        help="CLUSTER or CLUSTER.PROC: the queued job, read from the schedd (every proc of a cluster)",
+    )
+    job = parser.add_mutually_exclusive_group()
+    job.add_argument(
+        "--job-ad",
+        metavar="FILE",
+        help="the job ad (.job.ad, or condor_q -l: several ads separated by blank lines); - reads stdin",
+    )
+    job.add_argument("--submit", metavar="FILE", help="the condor_submit file (every job it queues)")
+    parser.add_argument("--proc", metavar="N", type=int, help="explain only job N of the queue (its ProcId)")
     parser.add_argument("--machine-ad", metavar="FILE", help="the slot ad (.machine.ad)")
     parser.add_argument(
         "--machine-ads",
@@ -54,17 +80,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", metavar="YAML", help="candidate glideins: every group x entry of a frontend/factory YAML"
     )
     parser.add_argument(
+        "--pool",
+        metavar="HOST",
+        help="the collector to read the candidate slots from when no candidates are given (default: this "
+        "machine's HTCondor configuration), as condor_status -pool",
+    )
+    parser.add_argument(
+        "--constraint",
+        metavar="EXPR",
+        help="only the pool's slots for which EXPR is true, as condor_status -constraint",
+    )
+    parser.add_argument("--schedd", metavar="NAME", help="the schedd that holds JOB_ID, as condor_q -name")
+    parser.add_argument(
         "--start-config",
         metavar="FILE",
-        help="the START term's configuration (default: condor_config.d/60-glidein-singularity-start.config "
-        "of the source tree, else /etc/condor/config.d/)",
+        help="the START term's configuration (default: the package's 60-glidein-singularity-start.config)",
     )
     parser.add_argument("--glidein-config", metavar="FILE", help="the glidein's glidein_config")
     parser.add_argument(
         "--sandbox",
         metavar="DIR",
-        help="the job directory (default: _CONDOR_SCRATCH_DIR, else the current directory; with --submit or "
-        "candidates: /var/lib/condor/execute/dir_1)",
+        help="the job directory (default: _CONDOR_SCRATCH_DIR when set, else {}, said in a note)".format(
+            SANDBOX
+        ),
     )
     parser.add_argument(
         "--reveal-sandbox",
@@ -73,8 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the job directory's mode (e.g. 0700) when the starter runs as another user than the job, as on "
         "a root-started EP; the wrapper detects this itself",
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
-    parser.add_argument("job_argv", nargs="*", metavar="JOB_ARGV", help="the job command (after --)")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text; table = text)"
+    )
+    parser.add_argument(
+        "job_argv", nargs="*", metavar="JOB_ARGV", help="the job command, after -- (default: the job's own)"
+    )
 
 
 def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
@@ -89,7 +131,7 @@ def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
             "error": result.message,
             "requeue": result.requeue,
         }
-    return {
+    data = {
         "use_container": result.use_container,
         "image": result.image,
         "argv": list(result.argv),
@@ -97,6 +139,13 @@ def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
         "reasons": list(result.reasons),
         "error": None,
     }
+    if result.fetch is not None:  # the image comes from the glidein's image store
+        data["fetch"] = {
+            "ref": result.fetch.ref,
+            "canonical": result.fetch.canonical,
+            "into": result.fetch.image,
+        }
+    return data
 
 
 def launch_to_dict(
@@ -138,6 +187,8 @@ def _table(data: Dict[str, Any]) -> str:
     else:
         lines.append("container:     {}".format("yes" if data["use_container"] else "no"))
         lines.append("image:         {}".format(data["image"] or "-"))
+        if data.get("fetch"):
+            lines.append("image store:   {} (fetched once per glidein)".format(data["fetch"]["ref"]))
         lines.append("argv:")
         lines.extend("  {!r}".format(arg) for arg in data["argv"])
         lines.append("env set:")
@@ -153,28 +204,51 @@ def _table(data: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _usage(message: str) -> int:
+    print("ERROR: " + message, file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the plan; 0 for a plan, 1 for a refusal (with candidates: 0 when one matches with a plan)."""
-    if args.submit or args.machine_ads or args.config:
-        if not (args.machine_ad or args.machine_ads or args.config):
-            print(
-                "ERROR: --submit needs candidates: --machine-ads, --config or --machine-ad", file=sys.stderr
-            )
-            return 2
+    if args.job_ad or args.submit:
+        if args.job_id is not None:  # after --, argparse gives the first word of the command to JOB_ID
+            args.job_argv = [args.job_id, *args.job_argv]
+            args.job_id = None
+    elif args.job_id is None:
+        return _usage("give the job: JOB_ID (read from the schedd), --job-ad FILE or --submit FILE")
+    elif not JOB_ID.match(args.job_id):
+        return _usage("{!r} is not a job id: give CLUSTER or CLUSTER.PROC".format(args.job_id))
+    job_texts: List[str] = []
+    if args.job_ad:
+        job_texts = split_ads(read_ad_text(args.job_ad, "job ad"))
+        if not job_texts:
+            msg = "the job ad {} is empty".format(args.job_ad)
+            raise AdError(msg)
+        for text in job_texts:
+            check_ad(parse_ad(text), "job", args.job_ad)
+    if args.machine_ad:
+        for text in split_ads(read_ad_text(args.machine_ad, "machine ad")) or [""]:
+            check_ad(parse_ad(text), "machine", args.machine_ad)
+    single = len(job_texts) == 1 and args.machine_ad and not (args.machine_ads or args.config)
+    if not single:
         from . import _explain_candidates
 
-        return _explain_candidates.run(args)
-    if not args.machine_ad:
-        print("ERROR: --job-ad needs --machine-ad (or candidates: --machine-ads, --config)", file=sys.stderr)
-        return 2
-    job_ad = load_ad(args.job_ad, "job ad")
+        return _explain_candidates.run(args, job_texts)
+    job_ad = parse_ad(job_texts[0], classad_evaluator())
     machine_ad = load_ad(args.machine_ad, "machine ad")
     environ = dict(os.environ)
     config_path = args.glidein_config or os.path.join(os.getcwd(), "glidein_config")
     if not args.glidein_config and not os.path.isfile(config_path):
         config_path = ""
     config = read_glidein_config(config_path) if config_path else {}
-    sandbox = args.sandbox or environ.get("_CONDOR_SCRATCH_DIR") or os.getcwd()
+    sandbox = args.sandbox or environ.get("_CONDOR_SCRATCH_DIR")
+    if not sandbox:
+        sandbox = SANDBOX
+        print(
+            "note: the job directory is shown as {} (give --sandbox to change it)".format(SANDBOX),
+            file=sys.stderr,
+        )
     argv = list(args.job_argv) or [os.path.join(sandbox, "job")]
     inputs = for_explain(
         job_ad,

@@ -2,7 +2,8 @@
 
 Every finding names its rule id (GS100-GS110), the file, line and key. CVMFS images are checked for
 existence when /cvmfs is mounted (or under --cvmfs-root); otherwise a note says they were not.
-Exit status: 0 nothing but notes, 1 findings, 2 usage error (including an unreadable file).
+Exit status: 0 nothing but notes, 1 findings (YAML that does not parse is one), 2 usage error (including
+an unreadable file, or XML given instead of YAML: ``import`` reads that).
 """
 
 import argparse
@@ -10,6 +11,8 @@ import json
 import os
 import sys
 from typing import Callable, Optional
+
+from ._inputs import read_text
 
 NAME = "lint"
 HELP = "check a frontend/factory YAML configuration (rule ids GS100-GS110)"
@@ -51,11 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.cvmfs_root is not None and not os.path.isdir(args.cvmfs_root):
         print("ERROR: --cvmfs-root {}: not a directory".format(args.cvmfs_root), file=sys.stderr)
         return 2
-    try:
-        with open(args.config, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError as exc:
-        print("ERROR: {}: cannot read: {}".format(args.config, exc.strerror or exc), file=sys.stderr)
+    text = read_text(args.config, "yaml")
+    if text is None:
         return 2
     findings = lint_document(parse_yaml(text, args.config), _cvmfs_checker(args.cvmfs_root))
     counts = {severity: sum(f.severity is severity for f in findings) for severity in Severity}

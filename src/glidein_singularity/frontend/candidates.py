@@ -9,7 +9,9 @@ G that ``render`` writes with ``glidein_publish="True"``; where both set one, th
   ``HAS_SINGULARITY = False``; PREFERRED/REQUIRED -> ``HAS_SINGULARITY = True``,
   ``GWMS_SINGULARITY_STATUS``, ``SINGULARITY_PATH``, the images dictionary (legacy defaults merged,
   ``images.merge_legacy``) and ``SINGULARITY_OS_LIST``, its keys whose images pass the syntax and
-  restriction checks, within ``GLIDEIN_REQUIRED_OS`` (the startup script's own function);
+  restriction checks, within ``GLIDEIN_REQUIRED_OS`` (the startup script's own function), and the
+  image-source lists with the ``GS_IMAGE_ALLOW_REGEX``/``GS_IMAGE_DENY_REGEX`` the START term reads
+  (``node.setup.source_adverts``);
 - ``GPUs``: the count the entry's (or group's) ``GLIDEIN_Resource_Slots`` names, 0 without GPU slots.
 
 What a config cannot say is assumed and listed in each candidate's notes: the runtime works, at
@@ -26,8 +28,12 @@ from .. import images
 from ..classad import format_literal
 from ..errors import ConfigError
 from ..matching import Candidate
-from ..node.setup import ImageStatus, _servable_os  # the startup script's own rule for SINGULARITY_OS_LIST
+
+# the startup script's own rules for SINGULARITY_OS_LIST and the image-source adverts
+from ..node.setup import ImageStatus, _servable_os, source_adverts
 from ..policy import Outcome, negotiate
+from ..sources import SETTINGS as SOURCE_SETTINGS
+from ..sources import SourcePolicy
 from .config import Config, EntrySettings, GroupSettings, merged
 from .render import XmlAttr, entry_attrs, group_attrs
 
@@ -92,7 +98,14 @@ def resource_gpus(entry: EntrySettings, group: GroupSettings) -> Optional[int]:
     return 0
 
 
+def _source_policy(group: GroupSettings, entry: EntrySettings) -> SourcePolicy:
+    """The image-source lists as the glidein's glidein_config gets them (the rendered attributes)."""
+    rendered = {attr.name: attr.value for attr in [*entry_attrs(entry), *group_attrs(group)]}
+    return SourcePolicy.from_settings({name: rendered.get(name, "") for name in SOURCE_SETTINGS})
+
+
 def _container_adverts(group: GroupSettings, entry: EntrySettings, outcome: Outcome) -> dict[str, str]:
+    sources = _source_policy(group, entry)
     restrictions_text = ",".join(group.image_restrictions or entry.image_restrictions or ()) or None
     restrictions = images.parse_restrictions(restrictions_text)
     dictionary = images.merge_legacy(
@@ -108,6 +121,7 @@ def _container_adverts(group: GroupSettings, entry: EntrySettings, outcome: Outc
             image,
             images.image_syntax_problem(image)
             or images.check_restrictions(image, restrictions, entry.cvmfs_mount_dir)
+            or (sources.problem(image) if sources.active else None)
             or "",
         )
         for key, image in dictionary.items()
@@ -124,6 +138,8 @@ def _container_adverts(group: GroupSettings, entry: EntrySettings, outcome: Outc
         adverts["SINGULARITY_IMAGES_DICT"] = format_literal(dictionary.format())
     if os_list:
         adverts["SINGULARITY_OS_LIST"] = format_literal(os_list)
+    for name, value in source_adverts(sources):  # what gs-setup publishes, by its own function
+        adverts[name] = format_literal(value)
     return adverts
 
 

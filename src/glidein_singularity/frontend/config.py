@@ -506,8 +506,12 @@ class _Parser:
             else:
                 value = self.text(node, sub)
                 problem = None
-                if value is not None and spec.kind == "choice" and value not in spec.choices:
-                    problem = _not_one_of(value, spec.choices)
+                if value is not None and spec.kind == "choice":
+                    # the glidein reads these case-insensitively (policy.negotiate): so does the YAML
+                    if value.strip().upper() in spec.choices:
+                        value = value.strip().upper()
+                    else:
+                        problem = _not_one_of(value, spec.choices)
                 elif value is not None and key in _TEXT_CHECKS:
                     problem = _TEXT_CHECKS[key](value)
                 elif value is not None and "," in value and spec.attr.startswith("SINGULARITY_IMAGE_DEF"):

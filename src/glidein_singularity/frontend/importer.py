@@ -39,7 +39,7 @@ from .config import (
 )
 from .render import FACTORY_FLAGS, FRONTEND_FLAGS, GLIDEIN_FILES, Flags
 
-__all__ = ["config_to_yaml", "import_xml", "merge_imports"]
+__all__ = ["config_to_yaml", "import_xml", "import_xml_split", "merge_imports"]
 
 _SETUP_NAME = GLIDEIN_FILES[1].name
 _GWMS_WRAPPER = "default_singularity_wrapper.sh"
@@ -48,10 +48,21 @@ _GWMS_WRAPPER = "default_singularity_wrapper.sh"
 class _Importer:
     def __init__(self, filename: str) -> None:
         self.filename = filename
-        self.warnings: list[str] = []
+        self.decisions: list[str] = []
+        self.notes: list[str] = []
 
     def warn(self, where: str, message: str) -> None:
-        self.warnings.append("{}: {}: {}".format(self.filename, where, message))
+        """Something an admin must decide: the import is not exactly what GlideinWMS does today."""
+        self.decisions.append("{}: {}: {}".format(self.filename, where, message))
+
+    def note(self, where: str, message: str) -> None:
+        """Carried over exactly, only said for the record."""
+        self.notes.append("{}: {}: {}".format(self.filename, where, message))
+
+    @property
+    def warnings(self) -> list[str]:
+        """The decisions first, then the notes."""
+        return self.decisions + self.notes
 
     def settings_values(
         self,
@@ -76,12 +87,12 @@ class _Importer:
                 merged = dict(defaults)
                 merged.update(given)
                 extra[name] = ExtraAttr(value, tuple(sorted(merged.items())))
-                self.warn(where, "{} is not modelled; kept verbatim under extra_attrs".format(name))
+                self.note(where, "{} is not modelled; kept verbatim under extra_attrs".format(name))
                 continue
             if name in (s.attr for s in fields if s.key in values):
                 self.warn(where, "{} is given twice; the last one is kept".format(name))
             if value.strip() == "":
-                self.warn(
+                self.note(
                     where, "{} has an empty value; skipped (GlideinWMS treats it as unset)".format(name)
                 )
                 continue
@@ -106,6 +117,12 @@ class _Importer:
             return table.items()
         if spec.kind == "list":
             return tuple(item.strip() for item in text.split(",") if item.strip())
+        if spec.kind == "choice" and text.strip().upper() not in spec.choices:
+            self.warn(
+                where,
+                "{}={!r} is not one of {}: a glidein fails with it (VO_Config); imported as written, "
+                "fix it (lint reports it as GS101)".format(spec.attr, text, ", ".join(spec.choices)),
+            )
         if spec.kind == "flag":
             if text not in ("0", "1"):
                 self.warn(
@@ -184,7 +201,15 @@ def _show_flags(flags: Flags) -> str:
 
 
 def import_xml(text: str, filename: str = "<xml>") -> tuple[Config, list[str]]:
-    """Parse a GlideinWMS frontend or factory XML text; return the model and the warnings."""
+    """Parse a GlideinWMS frontend or factory XML text; return the model and the warnings (decisions
+    first, then notes: ``import_xml_split``)."""
+    config, decisions, notes = import_xml_split(text, filename)
+    return config, decisions + notes
+
+
+def import_xml_split(text: str, filename: str = "<xml>") -> tuple[Config, list[str], list[str]]:
+    """Parse a GlideinWMS frontend or factory XML text; return the model, what needs a decision (a value
+    or flag that changes, a file to remove) and the notes (attributes kept verbatim, empty values)."""
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -202,7 +227,7 @@ def import_xml(text: str, filename: str = "<xml>") -> tuple[Config, list[str]]:
             "glideinWMS.xml)".format(filename, root.tag)
         )
         raise ConfigError(msg)
-    return config, importer.warnings
+    return config, importer.decisions, importer.notes
 
 
 def merge_imports(configs: Sequence[Config]) -> Config:

@@ -113,15 +113,26 @@ def _group_images(config: Config, group: _Group) -> Iterator[tuple[str, str]]:
             yield source_path(config, "frontend", group.name, key), value
 
 
+#: Rules that conclude from a whole group or entry: not reported for a section with a schema error,
+#: whose dropped value would make them false (a bad image key is not "no image at all").
+DERIVED = ("GS107", "GS108", "GS109", "GS110")
+
+
 class _Linter:
-    def __init__(self, config: Config, cvmfs_exists: CvmfsExists) -> None:
+    def __init__(self, config: Config, cvmfs_exists: CvmfsExists, unparsed: Sequence[str] = ()) -> None:
         self.config = config
         self.cvmfs_exists = cvmfs_exists
+        self.unparsed = tuple(unparsed)
         self.findings: list[Finding] = []
         self.seen: set[tuple[str, str, str]] = set()
 
+    def damaged(self, path: str) -> bool:
+        """True when a schema error (GS100-GS103) lies in the section that holds ``path``."""
+        section = path.rsplit(".", 1)[0] + "."
+        return any(bad.startswith(section) for bad in self.unparsed)
+
     def add(self, rule: str, path: str, message: str, severity: Optional[Severity] = None) -> None:
-        if (rule, path, message) in self.seen:
+        if (rule, path, message) in self.seen or (rule in DERIVED and self.damaged(path)):
             return
         self.seen.add((rule, path, message))
         finding = Finding(
@@ -244,15 +255,16 @@ class _Linter:
             )
 
 
-def lint(config: Config, cvmfs_exists: CvmfsExists = None) -> list[Finding]:
-    """Run the semantic rules (GS104-GS110) on a model."""
-    return _Linter(config, cvmfs_exists).run()
+def lint(config: Config, cvmfs_exists: CvmfsExists = None, unparsed: Sequence[str] = ()) -> list[Finding]:
+    """Run the semantic rules (GS104-GS110) on a model; ``unparsed``: keys with schema errors."""
+    return _Linter(config, cvmfs_exists, unparsed).run()
 
 
 def lint_document(document: Document, cvmfs_exists: CvmfsExists = None) -> list[Finding]:
     """Parse a document (GS100-GS103) and lint the model; return every finding, in line order."""
     config, findings = parse_config(document)
-    findings = findings + lint(config, cvmfs_exists)
+    unparsed = [f.key for f in findings if f.severity is Severity.ERROR]
+    findings = findings + lint(config, cvmfs_exists, unparsed)
     return sorted(findings, key=lambda f: (f.line, f.rule, f.key))
 
 

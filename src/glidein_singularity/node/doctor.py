@@ -36,6 +36,7 @@ __all__ = [
     "check_cvmfs",
     "check_gpu_amd",
     "check_gpu_nvidia",
+    "check_image_store",
     "check_ipc",
     "check_overlay",
     "check_pid",
@@ -107,6 +108,12 @@ class Facts(NamedTuple):
     nvidia_devices: Tuple[str, ...]
     rocm_smi: str
     kfd: bool
+    #: The image store checked (``--image-store``; "" not checked), why it cannot be used ("" it can),
+    #: the free space of its file system in MiB, and the images it holds (count, MiB).
+    image_store: str = ""
+    image_store_problem: str = ""
+    image_store_free_mb: int = 0
+    image_store_images: Tuple[int, int] = (0, 0)
 
 
 # --- pure checks ----------------------------------------------------------------------------------
@@ -389,6 +396,50 @@ def check_gpu_amd(rocm_smi: str, kfd: bool) -> CheckResult:
     )
 
 
+#: Free space below which the image store's disk is reported too small (MiB).
+MIN_STORE_FREE_MB = 1024
+
+
+def check_image_store(path: str, problem: str, free_mb: int, images: Tuple[int, int]) -> CheckResult:
+    """The glidein's image store (remote images fetched once per glidein): usable, and room on its disk."""
+    name = "image-store"
+    if not path:
+        return CheckResult(
+            name, SKIP, "not checked (give --image-store DIR, the glidein's GS_IMAGE_STORE)", "", False
+        )
+    if problem:
+        hint = "make {} (or its parent) a directory of the pilot's user, mode 0700, not a symlink".format(
+            path
+        )
+        return CheckResult(name, FAIL, problem, hint, False)
+    held = "{} image(s), {} MiB".format(*images)
+    if free_mb < MIN_STORE_FREE_MB:
+        detail = "{}: only {} MiB free on its file system ({})".format(path, free_mb, held)
+        hint = "point GS_IMAGE_STORE at a larger disk, or lower GS_IMAGE_STORE_MAX_MB"
+        return CheckResult(name, FAIL, detail, hint, False)
+    return CheckResult(name, PASS, "{}: usable, {} MiB free ({})".format(path, free_mb, held), "", False)
+
+
+def _image_store_facts(path: str) -> "Tuple[str, int, Tuple[int, int]]":
+    """(problem, free MiB, (images, MiB)) of the store at ``path``, creating nothing."""
+    from . import imagestore
+
+    where = path if os.path.lexists(path) else os.path.dirname(path.rstrip("/")) or "/"
+    try:
+        if where == path:
+            imagestore._check_dir(path)
+        elif not os.access(where, os.W_OK | os.X_OK):
+            return "{} does not exist and its parent {} is not writable".format(path, where), 0, (0, 0)
+        usage = shutil.disk_usage(where)
+    except (OSError, imagestore.StoreError) as exc:
+        return str(exc), 0, (0, 0)
+    held = (0, 0)
+    if os.path.isdir(os.path.join(path, "images")):
+        entries = imagestore.entries(path)
+        held = (len(entries), sum(size for _key, size, _used in entries) >> 20)
+    return "", int(usage.free >> 20), held
+
+
 def evaluate(facts: Facts) -> List[CheckResult]:
     """Every check, in report order."""
     validation = facts.validation
@@ -419,6 +470,9 @@ def evaluate(facts: Facts) -> List[CheckResult]:
         ),
         check_gpu_nvidia(facts.nvidia_smi, facts.nvidia_libs, facts.nvidia_devices),
         check_gpu_amd(facts.rocm_smi, facts.kfd),
+        check_image_store(
+            facts.image_store, facts.image_store_problem, facts.image_store_free_mb, facts.image_store_images
+        ),
     ]
 
 
@@ -497,6 +551,7 @@ def gather(
     cvmfs_repo: str,
     timeout: float,
     environ: Mapping[str, str],
+    image_store: str = "",
 ) -> Facts:
     """Look at this node (each child process bounded by ``timeout`` seconds)."""
     unshare = shutil.which("unshare", path=environ.get("PATH") or os.defpath) or ""
@@ -533,6 +588,7 @@ def gather(
     profiles = [
         p for p in ("/etc/apparmor.d/apptainer", "/etc/apparmor.d/singularity-ce") if os.path.exists(p)
     ]
+    store = _image_store_facts(image_store) if image_store else ("", 0, (0, 0))
     return Facts(
         euid=os.geteuid(),
         max_user_namespaces=_read_int("/proc/sys/user/max_user_namespaces"),
@@ -562,4 +618,8 @@ def gather(
         nvidia_devices=tuple(sorted(glob.glob("/dev/nvidia*"))),
         rocm_smi=shutil.which("rocm-smi", path=search) or "",
         kfd=os.path.exists("/dev/kfd"),
+        image_store=image_store,
+        image_store_problem=store[0],
+        image_store_free_mb=store[1],
+        image_store_images=store[2],
     )

@@ -151,6 +151,9 @@ class HealthFacts(NamedTuple):
     #: False when the startup script's results could not be found: then HAS_SINGULARITY is left as the
     #: startup script advertised it (a misconfigured probe must never switch a PREFERRED node to bare runs).
     sources_found: bool = True
+    #: The glidein's image store, in words ("" when there is none yet): reported, never a health verdict
+    #: (only jobs naming remote images need it; the wrapper requeues those when it cannot be used).
+    store: str = ""
 
 
 def classad_string(text: str) -> str:
@@ -251,7 +254,31 @@ def evaluate(facts: HealthFacts, limit: int, now: int) -> List[Tuple[str, Value]
                 _plural(facts.released, "earlier pre-start failure", "earlier pre-start failures")
             )
         )
+    if facts.store:
+        parts.append(facts.store)
     return _attributes(True, True, "ok: " + ", ".join(parts), now, facts.failures)
+
+
+def describe_store(config: Mapping[str, str]) -> str:
+    """The image store's state in words ("" when it is off or not created yet)."""
+    from ..store import DEFAULT_MAX_MB, store_root
+    from . import imagestore
+
+    root = store_root(config.get("GS_IMAGE_STORE", ""), config.get("GLIDEIN_LOCAL_TMP_DIR", ""))
+    if root is None or not os.path.lexists(root):
+        return ""
+    try:
+        imagestore._check_dir(root)
+        entries = imagestore.entries(root) if os.path.isdir(os.path.join(root, "images")) else []
+    except (OSError, imagestore.StoreError) as exc:
+        return "image store {} unusable: {}".format(root, exc)
+    limit = config.get("GS_IMAGE_STORE_MAX_MB", "").strip()
+    return "image store {}: {} ({} MiB of {} MiB)".format(
+        root,
+        _plural(len(entries), "image", "images"),
+        sum(size for _key, size, _used in entries) >> 20,
+        limit if limit.isdigit() else DEFAULT_MAX_MB,
+    )
 
 
 def _attributes(has: bool, healthy: bool, reason: str, now: int, failures: int) -> List[Tuple[str, Value]]:
@@ -472,6 +499,7 @@ def gather(
         repo_checks,
         counted,
         newly_released,
+        store=describe_store(config),
     )
     return facts, released
 

@@ -33,9 +33,10 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Dict, List, Optional, Sequence, Tuple
+    from typing import Dict, List, Optional, Sequence, Tuple, Union
 
     from ..classad import Ad
+    from ..plan import LaunchPlan, Refusal
 
 __all__ = ["FAILURE_SLEEP", "HOLD_STATUS", "REQUEUE_STATUS", "decide", "main"]
 
@@ -97,6 +98,8 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
         job_ad, machine_ad, trusted, starter_env, _job_argv(job_ad), cwd, make_probe(), path, config
     )
     result = inputs.plan()
+    if isinstance(result, LaunchPlan) and result.fetch is not None:
+        result = _fetch_image(result)
     if not isinstance(result, LaunchPlan) and result.job_caused:
         return [
             ("HookStatusCode", HOLD_STATUS),
@@ -107,7 +110,43 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
 
         if htcondor_mode(inputs.machine_ad):  # the starter launches the container this plan describes
             updates.extend(request_attributes(starter_request(result, len(inputs.argv))))
+    if wants_container(job_ad):
+        updates.extend(CONTAINER_HIDDEN)
     return updates
+
+
+#: What hides a container-universe job's request from the starter's own launch (its copy of the ad
+#: only; ``.job.ad`` keeps ContainerImage, which the wrapper reads): the job wrapper alone launches it,
+#: in exactly one container (HTCondor's own launch is off: condor_config.d/55-*).
+CONTAINER_HIDDEN = (
+    ("WantContainer", False),
+    ("ContainerImage", None),
+    ("WantSIF", False),
+    ("WantSandboxImage", False),
+    ("WantDockerImage", False),
+)
+
+
+def wants_container(job_ad: "Ad") -> bool:
+    from ..classad import UNDEFINED
+
+    image = job_ad.get("ContainerImage")
+    return job_ad.get("WantContainer") is True or (image is not None and image is not UNDEFINED)
+
+
+def _fetch_image(launch: "LaunchPlan") -> "Union[LaunchPlan, Refusal]":
+    """Bring the plan's remote image into the glidein's image store now, so that an image that does not
+    exist (or is too large) holds the job here; outages and node problems are left to the wrapper, which
+    requeues. The wrapper takes its own lease (this process ends before the job starts)."""
+    from ..plan import Refusal
+    from .imagestore import acquire
+
+    fetch = launch.fetch
+    assert fetch is not None
+    outcome = acquire(fetch, launch.argv[0])
+    if not outcome.ok and outcome.kind == "user":
+        return Refusal("image {}: {}".format(fetch.ref, outcome.message), launch.reasons, False, True)
+    return launch
 
 
 def main(argv: "Optional[Sequence[str]]" = None) -> int:

@@ -19,8 +19,10 @@ takes the same attributes from a ``KEY=VALUE`` settings file and ``--set`` optio
 ``GLIDEIN_Singularity_Use`` defaults to PREFERRED here) and writes a config.d file setting the
 attributes as macros appended to ``STARTD_ATTRS``.
 
-Exit status: 0 success (including a PREFERRED fallback, NEVER and DISABLE); 1 the setup failed
-(invalid configuration, or containers REQUIRED and unusable); 2 usage error.
+Exit status: 0 success (including NEVER and DISABLE, and in glidein mode a PREFERRED fallback, which
+GlideinWMS counts as a working glidein); 1 the setup failed (invalid configuration, or containers
+REQUIRED and unusable); 2 usage error; 3 standalone only: the file was written but containers are off
+(a PREFERRED fallback). The last line says whether containers are on or off, and why.
 """
 
 import argparse
@@ -68,6 +70,7 @@ from ..sources import SourcePolicy, allow_regex, deny_regex
 from .starter_launch import MODE_ATTR, SWITCH, starter_knobs
 
 __all__ = [
+    "EXIT_CONTAINERS_OFF",
     "EXIT_FAILURE",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -82,11 +85,16 @@ __all__ = [
     "publish_glidein",
     "run_setup",
     "source_adverts",
+    "verdict",
 ]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+#: Standalone only: the node settings were written, but containers are off (a PREFERRED fallback). A
+#: glidein exits 0 then, as GlideinWMS expects of a glidein that runs jobs without containers; an EP
+#: admin who ran the setup to turn containers on must not read that as success.
+EXIT_CONTAINERS_OFF = 3
 #: The id in the error_gen result (GlideinWMS's own script uses ``singularity_setup.sh``).
 SCRIPT_ID = "gs-setup"
 #: Standalone default for an unset GLIDEIN_Singularity_Use (an EP admin running this wants containers).
@@ -332,6 +340,8 @@ def _success_adverts(
     if os_list:
         adverts.append(("SINGULARITY_OS_LIST", os_list))
     adverts.append(("GS_PID_NAMESPACES", "True" if info.pid_namespaces else "False"))
+    if (config.get("GS_ALLOW_SANDBOX_IMAGES") or "").strip().lower() in ("true", "yes", "1"):
+        adverts.append(("GS_ALLOW_SANDBOX_IMAGES", "True"))  # START admits images shipped with jobs
     return [(name, value) for name, value in adverts if value]
 
 
@@ -706,6 +716,25 @@ def _run_glidein(args: argparse.Namespace, started: float) -> int:
     return result.exit_code
 
 
+def verdict(result: SetupResult) -> str:
+    """One line: are containers on or off on this node, and why."""
+    advertised = dict(result.adverts).get("HAS_SINGULARITY")
+    negotiation = next(
+        (note[len("negotiation: ") :] for note in result.notes if note.startswith("negotiation: ")), ""
+    )
+    if result.status != "OK":
+        return "containers OFF: the setup failed: {}".format(result.detail)
+    if advertised == "True" and result.runtime is not None:
+        return "containers ON ({}): {} {}, {}".format(
+            result.outcome.value, result.runtime.path, result.runtime.version, result.runtime.mode
+        )
+    if result.outcome is Outcome.DISABLE:
+        return "containers not managed by glidein-singularity: {}".format(negotiation)
+    if result.outcome is Outcome.NEVER:
+        return "containers OFF: {}".format(negotiation)
+    return "containers OFF: {}".format(result.detail or negotiation)
+
+
 def _report_time(result: SetupResult, started: float) -> None:
     total = time.monotonic() - started
     container = result.runtime.validation.seconds if result.runtime else 0.0
@@ -714,6 +743,7 @@ def _report_time(result: SetupResult, started: float) -> None:
             SCRIPT_ID, result.outcome.value, total, container, total - container
         )
     )
+    print("{}: {}".format(SCRIPT_ID, verdict(result)))
 
 
 def _run_standalone(args: argparse.Namespace, started: float) -> int:
@@ -730,6 +760,16 @@ def _run_standalone(args: argparse.Namespace, started: float) -> int:
     except ConfigError as exc:
         print("ERROR: {}".format(exc), file=sys.stderr)
         return EXIT_USAGE
+    out_dir = os.path.dirname(os.path.abspath(args.config_out))
+    if not os.access(out_dir, os.W_OK):
+        print(
+            "ERROR: cannot write --config-out {}: {} is not writable by this user; run gs-setup as root "
+            "(or use glidein-singularity install-ep --setup-user USER), or write it elsewhere".format(
+                args.config_out, out_dir
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="gs-setup-")
     try:
         result = run_setup(config, os.environ, work_dir)
@@ -739,6 +779,7 @@ def _run_standalone(args: argparse.Namespace, started: float) -> int:
     _say(result.notes)
     if result.outcome is Outcome.FAIL:
         print("ERROR: {}".format(result.detail), file=sys.stderr)
+        print("{}: {}".format(SCRIPT_ID, verdict(result)))
         return EXIT_FAILURE
     adverts = list(result.adverts)
     if result.exit_code != EXIT_OK:  # REQUIRED and unusable: make sure no stale True survives
@@ -767,6 +808,9 @@ def _run_standalone(args: argparse.Namespace, started: float) -> int:
     if result.exit_code != EXIT_OK:
         print("ERROR: {}".format(result.detail), file=sys.stderr)
     _report_time(result, started)
+    off = dict(result.adverts).get("HAS_SINGULARITY") == "False"
+    if result.exit_code == EXIT_OK and off and result.outcome is Outcome.PREFERRED:
+        return EXIT_CONTAINERS_OFF
     return result.exit_code
 
 

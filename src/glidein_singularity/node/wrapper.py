@@ -34,11 +34,11 @@ from ..plan import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import List, Mapping, Optional, Sequence
+    from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
     from ..classad import Ad
     from ..inputs import PlanInputs
-    from ..plan import LaunchPlan
+    from ..plan import LaunchPlan, Refusal
 
 __all__ = [
     "EXIT_WRAPPER_FAILURE",
@@ -228,6 +228,32 @@ def _exec(
     os.execvpe(launch.argv[0], list(launch.argv), launch.environment(environ))  # a bare relative command
 
 
+def _bring_image(launch: "LaunchPlan", inputs: "PlanInputs") -> "Tuple[Union[LaunchPlan, Refusal], bool]":
+    """The plan's image comes from the glidein's image store: fetch it (once per glidein) and lease it.
+
+    Returns the plan to exec (planned again after a fetch: the plan then sees the entry, e.g. for bind
+    targets) or a refusal, and whether the failure is an outage. The image does not exist or is too
+    large: the user's, not requeued. The registry or network is down, or the store is full of images in
+    use: an outage, requeued without counting against the node or the job. Anything else: the node's.
+    """
+    from ..inputs import make_probe
+    from ..plan import LaunchPlan, Refusal
+    from .imagestore import acquire
+
+    fetch = launch.fetch
+    assert fetch is not None
+    outcome = acquire(fetch, launch.argv[0])
+    if not outcome.ok:
+        message = "image {}: {}".format(fetch.ref, outcome.message)
+        if outcome.kind == "user":
+            return Refusal(message, launch.reasons, False, True), False
+        return Refusal(message, launch.reasons, True), outcome.kind == "outage"
+    if outcome.fetched:
+        again = inputs._replace(paths=inputs.paths._replace(probe=make_probe())).plan()
+        return (again._replace(fetch=None) if isinstance(again, LaunchPlan) else again), False
+    return launch, False
+
+
 def _job_starts(job_ad: "Optional[Ad]") -> int:
     value = job_ad.get("NumJobStarts") if job_ad is not None else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
@@ -313,6 +339,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         inputs = from_starter(environ, args[1:], here, reveal)
         sleep, marker = inputs.settings.failure_sleep, inputs.settings.failure_marker
         result = inputs.plan()
+        outage = False
+        if isinstance(result, LaunchPlan) and result.fetch is not None:  # the image store's one call site
+            result, outage = _bring_image(result, inputs)
     except Exception as exc:  # any surprise is a wrapper failure, never a job failure
         text = (
             exc.args[0]
@@ -320,6 +349,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             else "{}: {}".format(type(exc).__name__, exc)
         )
         return _fail(text, True, search_path, error_file, sleep, marker, reveal)
+    if not isinstance(result, LaunchPlan) and outage:  # neither the job's fault nor the node's
+        sleep = str(min(_sleep_seconds(sleep), JOB_FAULT_SLEEP))
+        return _fail(result.message, True, search_path, error_file, sleep, marker, reveal, node_fault=False)
     if isinstance(result, LaunchPlan) and result.use_container:
         try:
             result = _starter_launch(inputs, result, args[1:])

@@ -1,0 +1,309 @@
+"""Remote images in the real pool: a loopback OCI registry (docker-registry, filled with umoci and
+skopeo), a loopback HTTP server for .sif, and a glidein whose image store holds one busybox image at a
+time (GS_IMAGE_STORE_MAX_MB = 3). Pulls are counted from the registry's own access log.
+
+The tests run in order on one pool: one pull for four concurrent jobs; later jobs from the cache; a
+missing tag held at once; the registry down requeues and the job runs when it is back (evicting the
+idle image); an image in use is never evicted (the next job waits, requeued, until it is free); the
+CVMFS-unpacked copy is used without any request; an http:// .sif is fetched once; a .sif shipped with
+the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAGES.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.testbed import Pool, Session
+from tests.testbed.registry import ADDR, BUSYBOX_DIR, HTTP_PORT, HTTP_ROOT, HttpServer, Registry
+from tests.testbed.scenario import BUSYBOX, sh_job, start_glidein_pool
+
+STORE = "/opt/gs-store"
+REPO = "gs/busybox"
+UNPACKED = "/cvmfs/unpacked.cern.ch"
+OS_LINE = 'NAME="gs-test busybox"'
+
+
+@pytest.fixture(scope="module")
+def registry(bed: Session) -> Iterator[Registry]:
+    reg = Registry(bed)
+    reg.start()
+    reg.push_dir(BUSYBOX_DIR, REPO, "1")
+    reg.push_dir(BUSYBOX_DIR, REPO, "2")
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="module")
+def http(bed: Session) -> Iterator[HttpServer]:
+    server = HttpServer(bed)
+    bed.sh(f"mkdir -p {HTTP_ROOT} && apptainer -s build {HTTP_ROOT}/busybox.sif {BUSYBOX_DIR}", timeout=120)
+    bed.sh(f"chmod 644 {HTTP_ROOT}/busybox.sif")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
+    # In a glidein the jobs run as the pilot; here they run as tuser, so the store is tuser's.
+    bed.sh(f"rm -rf {STORE} && install -d -o tuser -g tuser -m 700 {STORE}")
+    pool, run = start_glidein_pool(
+        bed,
+        {
+            "GLIDEIN_Singularity_Use": "REQUIRED",
+            "SINGULARITY_IMAGE_RESTRICTIONS": "cvmfs,remote",
+            "GS_IMAGE_STORE": STORE,
+            "GS_IMAGE_STORE_MAX_MB": "3",
+            "GS_INSECURE_REGISTRIES": ADDR,
+            "GS_ALLOW_SANDBOX_IMAGES": "True",
+        },
+        snippets=("50", "55", "60"),
+        overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
+    )
+    assert 0 == run.returncode, run.stderr
+    yield pool
+    pool.stop()
+
+
+def image(tag: str) -> str:
+    return f'+SingularityImage = "docker://{ADDR}/{REPO}:{tag}"\n'
+
+
+def entries(bed: Session) -> list[str]:
+    return sorted(bed.sh(f"ls {STORE}/images", user="tuser").stdout.split())
+
+
+def test_concurrent_jobs_pull_once(pool: Pool, registry: Registry) -> None:
+    """Four jobs start at once on one image: one manifest and one layer download in all."""
+    extra = image("1") + "request_cpus = 1\noutput = out.$(Process)\nerror = err.$(Process)\n"
+    job = pool.submit(sh_job("head -1 /etc/os-release", extra), count=4)
+    pool.wait_for(lambda: _all_done(pool, job.cluster, 4), 180, "four jobs to complete")
+
+    outs = [pool.output(job, f"out.{proc}").strip() for proc in range(4)]
+    assert [OS_LINE] * 4 == outs
+    assert (1, 1) == (registry.manifest_gets(REPO), len(entries(pool.s)))
+
+
+def _all_done(pool: Pool, cluster: int, count: int) -> bool:
+    out = pool.s.run(["condor_history", str(cluster), "-af", "ExitCode"], check=False).stdout.split()
+    return len(out) == count and set(out) == {"0"}
+
+
+def test_later_job_runs_from_cache(pool: Pool, registry: Registry) -> None:
+    before = registry.manifest_gets(REPO), registry.blob_gets(REPO)
+    job = pool.submit(sh_job("head -1 /etc/os-release; ls /srv", image("1")))
+    ad = pool.wait(job)
+
+    assert (4, 0, OS_LINE) == (ad["JobStatus"], ad.get("ExitCode"), pool.output(job).splitlines()[0])
+    assert before == (registry.manifest_gets(REPO), registry.blob_gets(REPO))
+
+
+def test_missing_tag_is_held_once(pool: Pool, registry: Registry) -> None:
+    """A tag the registry does not have is the user's error: the prepare-job hook's fetch holds the job
+    at its first start, with the registry's answer; the registry is asked once."""
+    job = pool.submit(sh_job("echo ran", image("nope")))
+    ad = pool.wait(job, statuses=(5,), timeout=120)
+    pool.rm(job)
+
+    assert (19, 190) == (ad.get("HoldReasonCode"), ad.get("HoldReasonSubCode"))
+    assert "manifest unknown" in ad["HoldReason"], ad["HoldReason"]
+    assert f"{REPO}:nope" in ad["HoldReason"], ad["HoldReason"]
+    assert 1 == len(re.findall(rf'"GET /v2/{REPO}/manifests/nope ', registry.log()))
+
+
+def test_registry_down_requeues_and_loses_nothing(pool: Pool, registry: Registry) -> None:
+    """With the registry down the job goes back to Idle (not completed, not held); once the registry is
+    back it runs, and the idle cached image made room for it."""
+    registry.stop()
+    try:
+        job = pool.submit(sh_job("head -1 /etc/os-release", image("2")))
+        ad = pool.wait_attr(job, lambda a: int(a.get("NumJobStarts", 0)) >= 2, 120, "two failed starts")
+        assert ad["JobStatus"] in (1, 2)
+    finally:
+        registry.start()
+    ad = pool.wait(job, timeout=180)
+
+    assert (4, 0, OS_LINE) == (ad["JobStatus"], ad.get("ExitCode"), pool.output(job).strip())
+    assert 1 == len(entries(pool.s))  # the store's bound held: :1 (unused) was evicted for :2
+
+
+def test_digest_reference_is_verified(pool: Pool, registry: Registry) -> None:
+    """An image named by digest runs when the registry has that content, and is held when it does not
+    (the fetch checks the digest; a store entry is keyed by the digest reference, never by the tag)."""
+    digest = pool.s.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", f"docker://{ADDR}/{REPO}:1"]
+    ).stdout.strip()
+    assert digest.startswith("sha256:")
+    wrong = "sha256:" + ("0" if digest[-1] != "0" else "1") * 64
+    good = pool.submit(
+        sh_job("head -1 /etc/os-release", f'+SingularityImage = "docker://{ADDR}/{REPO}@{digest}"\n')
+    )
+    bad = pool.submit(sh_job("echo ran", f'+SingularityImage = "docker://{ADDR}/{REPO}@{wrong}"\n'))
+    good_ad = pool.wait(good)
+    bad_ad = pool.wait(bad, statuses=(5,), timeout=120)
+    pool.rm(bad)
+
+    assert (0, OS_LINE) == (good_ad.get("ExitCode"), pool.output(good).strip())
+    assert (19, 190) == (bad_ad.get("HoldReasonCode"), bad_ad.get("HoldReasonSubCode"))
+    assert wrong in bad_ad["HoldReason"]
+
+
+def test_image_in_use_is_never_evicted(pool: Pool) -> None:
+    """A job runs on :1 for a while; a job on :2 needs its room: it is requeued until :1 is free, and the
+    first job finishes normally in its image."""
+    first = pool.submit(sh_job("sleep 15; head -1 /etc/os-release; echo alive", image("1")))
+    pool.wait_attr(first, lambda a: a.get("JobStatus") == 2, 120, "the first job to run")
+    time.sleep(3)  # the first job's image is fetched and leased
+    second = pool.submit(sh_job("head -1 /etc/os-release", image("2")))
+    first_ad = pool.wait(first, timeout=120)
+    second_ad = pool.wait(second, timeout=180)
+
+    assert (0, [OS_LINE, "alive"]) == (first_ad.get("ExitCode"), pool.output(first).splitlines())
+    assert (0, OS_LINE) == (second_ad.get("ExitCode"), pool.output(second).strip())
+    assert int(second_ad.get("NumJobStarts", 0)) >= 2  # it waited for the room
+
+
+def test_cvmfs_unpacked_copy_used(pool: Pool, registry: Registry) -> None:
+    """docker://<registry>/gs/busybox:3 exists only unpacked in CVMFS: the job runs from it, no request."""
+    target = f"{UNPACKED}/{ADDR}/{REPO}:3"
+    pool.s.sh(f"mkdir -p '{UNPACKED}/{ADDR}/gs' && cp -a {BUSYBOX_DIR} '{target}'")
+    pool.s.sh(f"echo 'NAME=\"unpacked busybox\"' > '{target}/etc/os-release'")
+    job = pool.submit(sh_job("head -1 /etc/os-release", image("3")))
+    ad = pool.wait(job)
+
+    assert (0, 'NAME="unpacked busybox"') == (ad.get("ExitCode"), pool.output(job).strip())
+    assert f"/{REPO}/manifests/3" not in registry.log()
+
+
+def test_http_sif_fetched_once(pool: Pool, http: HttpServer) -> None:
+    extra = f'+SingularityImage = "http://127.0.0.1:{HTTP_PORT}/busybox.sif"\n'
+    first = pool.submit(sh_job("head -1 /etc/os-release", extra))
+    pool.wait(first)
+    second = pool.submit(sh_job("head -1 /etc/os-release", extra))
+    ad = pool.wait(second)
+
+    assert (0, OS_LINE, OS_LINE) == (
+        ad.get("ExitCode"),
+        pool.output(first).strip(),
+        pool.output(second).strip(),
+    )
+    assert 1 == http.gets("busybox.sif")
+
+
+def test_sif_shipped_with_job(pool: Pool) -> None:
+    """OSPool's way: +SingularityImage = "./busybox.sif" with transfer_input_files, under cvmfs,remote."""
+    pool.s.sh(f"cp {HTTP_ROOT}/busybox.sif /home/tuser/busybox.sif && chown tuser /home/tuser/busybox.sif")
+    extra = '+SingularityImage = "./busybox.sif"\ntransfer_input_files = /home/tuser/busybox.sif\n'
+    job = pool.submit(sh_job("head -1 /etc/os-release; ls /srv", extra))
+    ad = pool.wait(job)
+
+    assert (0, OS_LINE) == (ad.get("ExitCode"), pool.output(job).splitlines()[0])
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "submit"
+#: The user guide's names -> this bed's: the same submit files, pointed at the loopback services.
+BED_NAMES = {
+    "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el9:latest": BUSYBOX,
+    "docker://docker.io/myvo/analysis:1.0": f"docker://{ADDR}/{REPO}:1",
+    "https://images.example.org/myvo/analysis-1.0.sif": f"http://127.0.0.1:{HTTP_PORT}/busybox.sif",
+    "transfer_input_files = analysis.sif": "transfer_input_files = /home/tuser/analysis.sif",
+    "container_image = analysis.sif": "container_image = /home/tuser/analysis.sif",
+}
+GUIDE_EXPECTED = {
+    "cvmfs-image.sub": OS_LINE,
+    "docker-image.sub": OS_LINE,
+    "https-sif.sub": OS_LINE,
+    "shipped-sif.sub": OS_LINE,
+    "required-os.sub": 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"',
+    "container-docker.sub": OS_LINE,
+    "container-sif.sub": OS_LINE,
+}
+
+
+def test_user_guide_submit_files(pool: Pool) -> None:
+    """Each way the user guide shows to name an image, its submit file as written (names mapped to the
+    bed's services), runs in the image it names."""
+    pool.s.sh(f"cp {HTTP_ROOT}/busybox.sif /home/tuser/analysis.sif && chown tuser /home/tuser/analysis.sif")
+    assert sorted(GUIDE_EXPECTED) == sorted(path.name for path in GUIDE.glob("*.sub"))
+    seen = {}
+    for name in sorted(GUIDE_EXPECTED):
+        text = (GUIDE / name).read_text()
+        for doc, bed_name in BED_NAMES.items():
+            text = text.replace(doc, bed_name)
+        body = "\n".join(line for line in text.splitlines() if line.strip() != "queue")
+        job = pool.submit(body, files={"run.sh": "#!/bin/sh\nhead -1 /etc/os-release\n"})
+        ad = pool.wait(job)
+        seen[name] = (ad.get("ExitCode"), pool.output(job).strip())
+    assert {name: (0, line) for name, line in GUIDE_EXPECTED.items()} == seen
+
+
+SHOW = "head -1 /etc/os-release; echo $APPTAINER_CONTAINER"
+
+
+def _variant(bed: Session, name: str) -> str:
+    """A copy of busybox whose os-release names ``name``, in tuser's home."""
+    path = f"/home/tuser/{name}"
+    bed.sh(f"rm -rf {path} && cp -a {BUSYBOX_DIR} {path} && echo 'NAME=\"{name}\"' > {path}/etc/os-release")
+    bed.sh(f"chown -R tuser:tuser {path}")
+    return path
+
+
+def test_container_universe_each_kind_runs_in_its_image(pool: Pool) -> None:
+    """universe = container with a CVMFS directory, a sandbox directory and a .sif both transferred by
+    HTCondor, and docker://: each runs once, in exactly the image it named (the runtime's
+    APPTAINER_CONTAINER is that image: no HTCondor container around or inside ours)."""
+    sandbox_dir = _variant(pool.s, "sandboxdir")
+    sif_dir = _variant(pool.s, "sifimage")
+    pool.s.sh(
+        f"apptainer -s build /home/tuser/sifimage.sif {sif_dir} && chown tuser /home/tuser/sifimage.sif"
+    )
+    images = {
+        "cvmfs": BUSYBOX,
+        "sandbox": sandbox_dir,
+        "sif": "/home/tuser/sifimage.sif",
+        "docker": f"docker://{ADDR}/{REPO}:1",
+    }
+    jobs = {
+        kind: pool.submit(sh_job(SHOW, f"universe = container\ncontainer_image = {image}\n"))
+        for kind, image in images.items()
+    }
+    seen = {}
+    for kind, job in jobs.items():
+        ad = pool.wait(job, timeout=120)
+        lines = pool.output(job).splitlines()
+        seen[kind] = (ad.get("ExitCode"), ad.get("NumJobStarts"), lines[0], lines[1].split("/")[-1])
+    assert seen["cvmfs"] == (0, 1, OS_LINE, "busybox-1")
+    assert seen["sandbox"] == (0, 1, 'NAME="sandboxdir"', "sandboxdir")
+    assert seen["sif"] == (0, 1, 'NAME="sifimage"', "sifimage.sif")
+    assert seen["docker"] == (0, 1, OS_LINE, "image")  # <store>/images/<key>/image
+
+
+def test_container_universe_obeys_the_image_policy(pool: Pool) -> None:
+    """A container_image outside /cvmfs that is not shipped with the job never matches (cvmfs
+    restriction): -better-analyze shows our START term reading the job's ContainerImage."""
+    job = pool.submit(
+        sh_job(
+            "echo ran", "universe = container\ncontainer_image = /opt/images/x\ntransfer_container = false\n"
+        )
+    )
+    time.sleep(8)
+    ad = pool.ad(job)
+    analysis = pool.analyze(job)
+    pool.rm(job)
+
+    assert (1, 0) == (ad["JobStatus"], ad.get("NumJobStarts", 0))
+    assert 'TARGET.ContainerImage = "/opt/images/x"' in analysis, analysis  # HTCondor: our term read it
+
+
+def test_container_universe_job_cannot_skip_the_hook(pool: Pool) -> None:
+    """A job choosing its own hook keyword still runs through our hook and wrapper, in its image."""
+    extra = f'universe = container\ncontainer_image = {BUSYBOX}\n+HookKeyword = "NONE"\n'
+    job = pool.submit(sh_job(SHOW, extra))
+    ad = pool.wait(job, timeout=120)
+
+    assert (0, 1, OS_LINE) == (ad.get("ExitCode"), ad.get("NumJobStarts"), pool.output(job).splitlines()[0])
