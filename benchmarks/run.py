@@ -109,8 +109,9 @@ def _variant_config(variant: str, image: str, binds: str) -> str:
     if variant == "ours_htcondor":  # the same wrapper and hook; the starter launches (what gs-setup writes)
         from glidein_singularity.node.starter_launch import starter_knobs
 
-        knobs = starter_knobs("/usr/bin/apptainer", True)
-        return "".join(f"{name} = {value}\n" for name, value in knobs)
+        knobs = [*starter_knobs("/usr/bin/apptainer", True), ("GS_USE_HTCONDOR", "True")]
+        text = "".join(f"{name} = {value}\n" for name, value in knobs)
+        return text + "STARTD_ATTRS = $(STARTD_ATTRS) GS_USE_HTCONDOR\n"  # a root starter's trusted ad
     text = "USER_JOB_WRAPPER =\n"
     if variant == "none":
         return text + "SINGULARITY_JOB = false\n"
