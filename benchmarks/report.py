@@ -347,7 +347,7 @@ POOL_LABELS = (
     ("native_test", "(ii) HTCondor native, pre-job test on"),
     ("native", "(ii') HTCondor native, pre-job test off"),
     ("ours", "(iii) our wrapper, deployed glidein"),
-    ("ours_htcondor", "(iv) ours, HTCondor launch mode (starter runs it)"),
+    ("ours_htcondor", "(iv) ours, HTCondor launch mode"),
 )
 
 GOAL_LABELS = (
