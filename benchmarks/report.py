@@ -347,6 +347,7 @@ POOL_LABELS = (
     ("native_test", "(ii) HTCondor native, pre-job test on"),
     ("native", "(ii') HTCondor native, pre-job test off"),
     ("ours", "(iii) our wrapper, deployed glidein"),
+    ("ours_htcondor", "(iv) ours, HTCondor launch mode"),
 )
 
 GOAL_LABELS = (
@@ -354,5 +355,6 @@ GOAL_LABELS = (
     ("launch_overhead_source", "1. (b')-(a) <= 15 ms median, source checkout (secondary)"),
     ("pool_vs_native", "3. (iii) within 5% of (ii), jobs/min"),
     ("pool_vs_native_notest", "3. (iii) within 5% of (ii'), jobs/min"),
+    ("pool_htcondor_vs_native_notest", "3. (iv) within 5% of (ii'), jobs/min"),
     ("scale", "5. plan < 5 ms with 1,000 images and a 500-attribute job ad"),
 )

@@ -106,6 +106,12 @@ def _variant_config(variant: str, image: str, binds: str) -> str:
     """The config.d file that selects a variant (each job's starter reads the configuration afresh)."""
     if variant == "ours":  # the pool's own USER_JOB_WRAPPER: the glidein's condor_job_wrapper.sh
         return "SINGULARITY_JOB = false\n"
+    if variant == "ours_htcondor":  # the same wrapper and hook; the starter launches (what gs-setup writes)
+        from glidein_singularity.node.starter_launch import starter_knobs
+
+        knobs = [*starter_knobs("/usr/bin/apptainer", True), ("GS_USE_HTCONDOR", "True")]
+        text = "".join(f"{name} = {value}\n" for name, value in knobs)
+        return text + "STARTD_ATTRS = $(STARTD_ATTRS) GS_USE_HTCONDOR\n"  # a root starter's trusted ad
     text = "USER_JOB_WRAPPER =\n"
     if variant == "none":
         return text + "SINGULARITY_JOB = false\n"
@@ -140,7 +146,14 @@ def capture_ads(s: Any, pool: Any) -> tuple[str, str]:
     return s.read(f"{job.workdir}/job.ad.copy"), s.read(f"{job.workdir}/m.ad.copy")
 
 
+def _set_launch_mode(s: Any, htcondor: bool) -> None:
+    """The glidein's published mode (glidein_config, the last line wins), read by the hook and wrapper."""
+    path = "/opt/glidein/glidein_config"
+    s.write(path, s.read(path) + f"GS_USE_HTCONDOR {'True' if htcondor else 'False'}\n", owner="tuser2")
+
+
 def pool_batch(s: Any, pool: Any, variant: str, jobs: int, native: tuple[str, str]) -> dict[str, Any]:
+    _set_launch_mode(s, variant == "ours_htcondor")
     pool.write_config("90-bench-variant.config", _variant_config(variant, *native))
     pool.reconfig()
     time.sleep(2)  # let the daemons finish reconfiguring before the clock starts
@@ -160,7 +173,12 @@ def pool_batch(s: Any, pool: Any, variant: str, jobs: int, native: tuple[str, st
     parsed = report.parse_userlog(pool.userlog(job))
     starters = {pid: r for pid, r in report.parse_starter_logs(_starter_text(s)).items() if pid not in known}
     with_job = [r for r in starters.values() if "exited" in r]
-    expected = {"none": set(), "native": {"native"}, "native_test": {"native", "native_test"}}
+    expected = {
+        "none": set(),
+        "native": {"native"},
+        "native_test": {"native", "native_test"},
+        "ours_htcondor": {"wrapper", "native"},
+    }
     wanted = expected.get(variant, {"wrapper"})
     wrong = [r["flags"] for r in with_job if set(r["flags"]) != wanted]
     if parsed["ok"] != jobs or len(with_job) != jobs or wrong:
@@ -197,14 +215,15 @@ def pool_throughput(s: Any, pool: Any, args: argparse.Namespace, native: tuple[s
             "batches": runs,
         }
     ratios = {}
-    ours = variants["ours"]
-    for key, label in (("none", "(i)"), ("native_test", "(ii)"), ("native", "(ii')")):
-        ref = variants[key]
-        ratios[f"(iii) vs {label}"] = {
-            "jobs_per_min": report.ratio(ours["jobs_per_min"], ref["jobs_per_min"]),
-            "steady_jobs_per_min": report.ratio(ours["steady_jobs_per_min"], ref["steady_jobs_per_min"]),
-            "launch_ms": ours["launch_ms"] - ref["launch_ms"],
-        }
+    for mine, name in (("ours", "(iii)"), ("ours_htcondor", "(iv)")):
+        ours = variants[mine]
+        for key, label in (("none", "(i)"), ("native_test", "(ii)"), ("native", "(ii')")):
+            ref = variants[key]
+            ratios[f"{name} vs {label}"] = {
+                "jobs_per_min": report.ratio(ours["jobs_per_min"], ref["jobs_per_min"]),
+                "steady_jobs_per_min": report.ratio(ours["steady_jobs_per_min"], ref["steady_jobs_per_min"]),
+                "launch_ms": ours["launch_ms"] - ref["launch_ms"],
+            }
     return {"jobs": args.jobs, "rounds": args.pool_rounds, "variants": variants, "ratios": ratios}
 
 
@@ -472,6 +491,7 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
         for key, mine, ref in (
             ("pool_vs_native", "ours", "native_test"),
             ("pool_vs_native_notest", "ours", "native"),
+            ("pool_htcondor_vs_native_notest", "ours_htcondor", "native"),
         ):
             ours = pool["variants"][mine]["jobs_per_min"]
             native = pool["variants"][ref]["jobs_per_min"]

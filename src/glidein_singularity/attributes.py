@@ -187,6 +187,29 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "inside Docker/Kubernetes); the job wrapper then drops --pid.",
         "New: GlideinWMS only honours SINGULARITY_DISABLE_PID_NAMESPACES and never detects the failure.",
     ),
+    Attribute(
+        "GLIDEIN_SINGULARITY_USE_HTCONDOR",
+        "factory/frontend",
+        "True, False",
+        "False",
+        (),
+        "",
+        "True: HTCondor's starter launches the container (its SINGULARITY_* configuration, written by "
+        "gs-setup) from the plan the prepare-job hook publishes per job, so condor_ssh_to_job enters the "
+        "job's container. False: the job wrapper launches it (the default).",
+        "Same name and meaning as GlideinWMS PR #677; the image, binds and options still come from our plan.",
+    ),
+    Attribute(
+        "GS_USE_HTCONDOR",
+        "glidein",
+        "True, False",
+        "",
+        _STARTD,
+        "C",
+        "True when gs-setup configured the starter to launch the containers "
+        "(GLIDEIN_SINGULARITY_USE_HTCONDOR); the job wrapper and the prepare-job hook read it.",
+        "New: GlideinWMS has no such attribute.",
+    ),
     # --- images ------------------------------------------------------------------------------------
     Attribute(
         "SINGULARITY_IMAGES_DICT",

@@ -54,6 +54,7 @@ NODE_FACTS = (
     "GWMS_SINGULARITY_STATUS",
     "GS_PID_NAMESPACES",
     "GS_OVERLAY",
+    "GS_USE_HTCONDOR",
     "AssignedGPUs",
 )
 

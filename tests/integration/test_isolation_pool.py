@@ -8,15 +8,17 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.scenario import sh_job, start_glidein_pool
+from tests.testbed.scenario import LAUNCH_MODES, sh_job, start_glidein_pool
 
 PILOT_PROXY = f"{g.GLIDEIN_DIR}/x509_pilot_proxy"
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A REQUIRED glidein with a pilot proxy in its work dir, readable by anyone on the host."""
-    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED"})
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A REQUIRED glidein with a pilot proxy in its work dir, readable by anyone on the host; per mode."""
+    pool, run = start_glidein_pool(
+        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", **LAUNCH_MODES[request.param]}
+    )
     assert 0 == run.returncode, run.stderr
     bed.write(PILOT_PROXY, "-----BEGIN PILOT PROXY (test secret)-----\n", mode=0o644, owner=g.PILOT)
     yield pool

@@ -15,7 +15,7 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.scenario import sh_job, start_glidein_pool
+from tests.testbed.scenario import LAUNCH_MODES, sh_job, start_glidein_pool
 
 SECRET = "PILOT-SECRET-0b9e"
 #: Matches SECRET without containing it: the probe's own command line reaches /proc (appinit's environ
@@ -41,10 +41,11 @@ PROBE = (
 )
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A REQUIRED glidein whose pilot proxy and token lie world-readable in its directory."""
-    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED"}, extra_config=STARTER_ENV)
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A REQUIRED glidein whose pilot proxy and token lie world-readable in its directory; per mode."""
+    attrs = {"GLIDEIN_Singularity_Use": "REQUIRED", **LAUNCH_MODES[request.param]}
+    pool, run = start_glidein_pool(bed, attrs, extra_config=STARTER_ENV)
     assert 0 == run.returncode, run.stderr
     for path in (PILOT_PROXY, PILOT_TOKEN):
         bed.write(path, f"{SECRET} {path}\n", mode=0o644, owner=g.PILOT)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.testbed import Pool, Session
-from tests.testbed.scenario import DEBIAN, IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, IMAGES, LAUNCH_MODES, sh_job, start_glidein_pool
 
 PROBE = (
     "head -1 /etc/os-release; echo UIDMAP $(cat /proc/self/uid_map); echo PID1 $(cat /proc/1/comm); "
@@ -17,11 +17,14 @@ PROBE = (
 )
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A glidein whose frontend REQUIRES containers, with our wrapper and START term."""
-    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED"})
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A glidein whose frontend REQUIRES containers, with our wrapper and START term; once per mode."""
+    pool, run = start_glidein_pool(
+        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", **LAUNCH_MODES[request.param]}
+    )
     assert 0 == run.returncode, run.stderr
+    pool.mode = request.param  # type: ignore[attr-defined]
     yield pool
     pool.stop()
 
@@ -48,6 +51,9 @@ def test_default_image_in_unprivileged_container(pool: Pool) -> None:
     assert "1000 1000 1" == out["UIDMAP"]
     assert "appinit" == out["PID1"]
     assert "/srv PWD=/srv" == out["HOME"]
+    # who launched the container: the starter (HTCondor mode) or our wrapper
+    starter_launched = " to exec /usr/bin/apptainer -s exec " in pool.log("StarterLog")
+    assert (pool.mode == "htcondor") == starter_launched  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

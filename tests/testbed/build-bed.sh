@@ -68,10 +68,12 @@ EOF
 echo 'Acquire::Check-Valid-Until "false";' >"$dir/etc/apt/apt.conf.d/99no-check-valid-until"
 echo 'APT::Install-Recommends "false";' >"$dir/etc/apt/apt.conf.d/99no-recommends"
 
-log "install htcondor (trixie), apptainer (sid), busybox-static, procps, the admin side's python libraries"
+log "install htcondor (trixie), apptainer (sid), busybox-static, procps, openssh (condor_ssh_to_job), the admin side's python libraries"
 in_bed apt-get -qq update
 # python3-yaml and python3-jinja2: the guides' admin commands (lint, render, import) run in the bed too.
-in_bed apt-get -qq install -y htcondor busybox-static procps util-linux python3-yaml python3-jinja2 >/dev/null
+# openssh-server and openssh-client: condor_ssh_to_job (the default /usr/sbin/sshd).
+in_bed apt-get -qq install -y htcondor busybox-static procps util-linux python3-yaml python3-jinja2 \
+    openssh-server openssh-client >/dev/null
 in_bed apt-get -qq install -y -t sid apptainer >/dev/null
 # Image fetching (#16): a loopback OCI registry, tools to build and push images offline, and
 # squashfuse so SIF images run unprivileged (the session makes /dev/fuse in its private /dev).

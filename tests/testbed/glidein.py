@@ -107,7 +107,7 @@ def condor_value(value: str, vtype: str) -> str:
 
 
 def startd_config(bed: Session, path: str = GLIDEIN_DIR) -> str:
-    """condor_startup.sh's step: each condor-vars line exported to the startd -> a macro + STARTD_ATTRS."""
+    """condor_startup.sh's step: each condor-vars line -> a macro; exported ones also in STARTD_ATTRS."""
     config = read_glidein_config(bed.read(f"{path}/glidein_config"))
     lines = ["# emulated condor_startup.sh: glidein_config values exported to the startd"]
     names = []
@@ -116,14 +116,13 @@ def startd_config(bed: Session, path: str = GLIDEIN_DIR) -> str:
         if len(parts) < 7 or raw.lstrip().startswith("#"):
             continue
         var, vtype, default, condor_name, _required, to_startd, _job_env = parts[:7]
-        if to_startd != "Y":
-            continue
         name = var if condor_name == "+" else condor_name
         value = config.get(var, "" if default == "-" else default)
-        if value == "" and vtype != "S":
+        if value == "" and (vtype != "S" or to_startd != "Y"):
             continue
         lines.append(f"{name} = {condor_value(value, vtype)}")
-        names.append(name)
+        if to_startd == "Y":
+            names.append(name)
     if names:
         lines.append("STARTD_ATTRS = $(STARTD_ATTRS) " + " ".join(sorted(set(names))))
     return "\n".join(lines) + "\n"

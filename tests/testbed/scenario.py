@@ -12,6 +12,9 @@ CONFIG_D = REPO / "condor_config.d"
 IMAGES = g.CVMFS_IMAGES
 BUSYBOX = f"{IMAGES}/busybox:latest"
 DEBIAN = f"{IMAGES}/debian:13"
+#: The launch modes a glidein test pool runs in (its attributes): our wrapper starts the container, or
+#: HTCondor's starter does from our plan (GLIDEIN_SINGULARITY_USE_HTCONDOR).
+LAUNCH_MODES = {"wrapper": {}, "htcondor": {"GLIDEIN_SINGULARITY_USE_HTCONDOR": "True"}}
 
 
 def our_snippets(*names: str) -> dict[str, str]:

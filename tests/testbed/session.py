@@ -42,7 +42,8 @@ for n in null zero full random urandom tty; do
     touch "$root/dev/$n"; mount --bind "/dev/$n" "$root/dev/$n"
 done
 mkdir -p "$root/dev/pts" "$root/dev/shm" "$root/dev/mqueue"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$root/dev/pts"
+# gid=5 (tty): sshd (condor_ssh_to_job) chowns its pty to that group.
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 ln -s /proc/self/fd "$root/dev/fd"

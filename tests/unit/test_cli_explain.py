@@ -39,7 +39,8 @@ def test_json_schema(ads, capsys):
     code = main(_args(ads, "--format", "json", "--", str(ads / "sandbox" / "run.sh"), "1"))
     data = json.loads(capsys.readouterr().out)
     assert 0 == code
-    assert {"use_container", "image", "argv", "env", "reasons", "error"} == set(data)
+    assert {"use_container", "image", "argv", "env", "reasons", "error", "launch"} == set(data)
+    assert {"mode": "wrapper"} == data["launch"]
     assert data["use_container"] is True
     assert data["image"] == "docker://almalinux:8"
     assert data["error"] is None
@@ -48,6 +49,29 @@ def test_json_schema(ads, capsys):
     assert {"set", "unset"} == set(data["env"])
     assert data["env"]["set"]["APPTAINERENV_TMPDIR"] == "/srv/.gs_tmp"
     assert all(isinstance(reason, str) for reason in data["reasons"])
+
+
+def test_htcondor_mode_shows_what_the_starter_runs(ads, capsys):
+    """With GS_USE_HTCONDOR the plan is split into what the hook tells the starter and the starter's
+    own command line (with our launcher after the image)."""
+    (ads / "machine.ad").write_text(MACHINE + "GS_USE_HTCONDOR = true\n")
+    sandbox = str(ads / "sandbox")
+
+    code = main(_args(ads, "--format", "json", "--", sandbox + "/run.sh", "1"))
+    launch = json.loads(capsys.readouterr().out)["launch"]
+
+    assert 0 == code
+    assert "htcondor" == launch["mode"]
+    assert "docker://almalinux:8" == launch["hook_sets"]["GS_ContainerImage"]
+    assert "--home {}:/srv".format(sandbox) == launch["hook_sets"]["GS_ContainerArgs"]
+    argv = launch["starter_argv"]
+    assert ["/usr/bin/apptainer", "-s", "exec"] == argv[:3]
+    assert ["-C", "--home", sandbox + ":/srv", "docker://almalinux:8"] == argv[
+        argv.index("-C") : argv.index("-C") + 4
+    ]
+    assert ["/srv/run.sh", "1"] == argv[-2:]
+    main(_args(ads))
+    assert "launch:        HTCondor mode" in capsys.readouterr().out
 
 
 def test_table_output(ads, capsys):

@@ -2,8 +2,10 @@
 
 Reads a job ad and a machine ad (``condor_q -l`` / ``condor_status -l`` text, or the starter's
 ``.job.ad``/``.machine.ad``), optionally a ``glidein_config``, and prints the plan as a table or as JSON
-with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons`` and
-``error``. Host paths (images, bind sources) are probed on the machine where it runs. The environment is
+with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons``,
+``error`` and ``launch`` (``mode``: ``wrapper`` or ``htcondor``; in HTCondor mode also ``hook_sets``, the
+attributes the prepare-job hook gives the starter, and ``starter_argv``, the command the starter
+runs). Host paths (images, bind sources) are probed on the machine where it runs. The environment is
 what the starter would give: the current one, then the job's own ``Environment`` (the job's
 values win, as in the starter), then the starter's own variables for the sandbox.
 
@@ -34,13 +36,14 @@ import sys
 from typing import Any, Dict, List, Union
 
 from ..ads import check_ad, classad_evaluator, load_ad, read_ad_text, split_ads
-from ..classad import parse_ad
+from ..classad import Ad, parse_ad
 from ..errors import AdError
 from ..inputs import for_explain, make_probe, read_glidein_config
+from ..node import starter_launch
 from ..plan import LaunchPlan, Refusal
 from ._explain_pool import JOB_ID
 
-__all__ = ["FORMATS", "HELP", "NAME", "SANDBOX", "add_arguments", "plan_to_dict", "run"]
+__all__ = ["FORMATS", "HELP", "NAME", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
 
 #: The job directory shown when neither --sandbox nor _CONDOR_SCRATCH_DIR gives one.
 SANDBOX = "/var/lib/condor/execute/dir_1"
@@ -145,8 +148,39 @@ def plan_to_dict(result: Union[LaunchPlan, Refusal]) -> Dict[str, Any]:
     return data
 
 
+def launch_to_dict(
+    machine_ad: Ad, result: Union[LaunchPlan, Refusal], argc: int, sandbox: str
+) -> Dict[str, Any]:
+    """Who launches the container (``mode``: wrapper or htcondor) and, in HTCondor mode, what the
+    prepare-job hook tells the starter and the command the 23.9 starter then runs (``starter_argv``)."""
+    if not starter_launch.htcondor_mode(machine_ad):
+        return {"mode": "wrapper"}
+    data: Dict[str, Any] = {"mode": "htcondor", "hook_sets": {}, "starter_argv": []}
+    if isinstance(result, LaunchPlan) and result.use_container:
+        request = starter_launch.starter_request(result, argc)
+        data["hook_sets"] = dict(starter_launch.request_attributes(request))
+        pid = machine_ad.get("GS_PID_NAMESPACES", True) is not False
+        containment = ["-C"] if pid else ["--contain", "--ipc", "--cleanenv"]
+        binds = [arg for bind in request.binds for arg in ("-B", bind)]
+        data["starter_argv"] = [
+            result.argv[0],
+            *("-s", "exec", "-S", "/tmp", "-S", "/var/tmp", "-W", sandbox, "--pwd", "/srv"),
+            *("-B", sandbox + ":/srv", *binds, "--home", sandbox, *containment),
+            *request.extra,
+            request.image,
+            *request.launcher,
+            *result.argv[len(result.argv) - argc :],
+        ]
+    return data
+
+
 def _table(data: Dict[str, Any]) -> str:
     lines: List[str] = []
+    launch = data.get("launch", {"mode": "wrapper"})
+    if launch["mode"] == "htcondor":
+        lines.append("launch:        HTCondor mode (the starter launches the container from this plan)")
+    else:
+        lines.append("launch:        wrapper mode (the job wrapper launches the container)")
     if data["error"] is not None:
         lines.append("refusal:       {}".format(data["error"]))
         lines.append("requeue:       {}".format("yes" if data.get("requeue") else "no (the job fails)"))
@@ -160,6 +194,11 @@ def _table(data: Dict[str, Any]) -> str:
         lines.append("env set:")
         lines.extend("  {}={}".format(name, value) for name, value in data["env"]["set"].items())
         lines.append("env unset:     {}".format(" ".join(data["env"]["unset"]) or "-"))
+    if launch.get("starter_argv"):
+        lines.append("hook sets:")
+        lines.extend("  {} = {!r}".format(name, value) for name, value in launch["hook_sets"].items())
+        lines.append("starter runs (HTCondor 23.9's order):")
+        lines.extend("  {!r}".format(arg) for arg in launch["starter_argv"])
     lines.append("reasons:")
     lines.extend("  - {}".format(reason) for reason in data["reasons"])
     return "\n".join(lines)
@@ -224,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
     )
     result = inputs.plan()
     data = plan_to_dict(result)
+    data["launch"] = launch_to_dict(inputs.machine_ad, result, len(argv), sandbox)
     if args.format == "json":
         print(json.dumps(data, indent=2, sort_keys=True))
     else:

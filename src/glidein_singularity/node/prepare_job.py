@@ -8,7 +8,7 @@ environment (never the job's) and its copy of the job ad on stdin. What it print
 from which the starter then builds the job's environment. (Seen in the bed: ``.job.ad`` keeps the ad
 as it was before the hook; the update does not reach the schedd.)
 
-It does two things, both from the same inputs and the same ``plan()`` the wrapper uses:
+It does three things, all from the same inputs and the same ``plan()`` the wrapper uses:
 
 1. The job's variables for which ``plan.host_unsafe`` holds (``LD_PRELOAD``, ``LD_LIBRARY_PATH``,
    ``BASH_ENV``, ``BASH_FUNC_*``...: they act on the dynamic loader or a shell before the wrapper's first
@@ -19,6 +19,9 @@ It does two things, both from the same inputs and the same ``plan()`` the wrappe
    read alike, a shared-file-system job where none is allowed...) holds the job at once:
    ``HookStatusCode = 190`` with the plan's message (HTCondor's hold code 19, subcode 190). A node
    problem is left to the wrapper, which requeues the job and counts it against the node.
+3. In HTCondor launch mode (``GS_USE_HTCONDOR`` in the node's facts) it publishes the plan's image, binds
+   and extra options for the starter's ``SINGULARITY_*`` expressions (``starter_launch``); a job whose
+   plan runs no container gets none of them, so the starter starts it as is.
 
 Our own failure (an exception here) never holds a job: it reports ``HookStatusCode = 300`` (the job goes
 back to Idle) after ``FAILURE_SLEEP`` seconds (less when glidein_config's ``GS_WRAPPER_FAILURE_SLEEP``
@@ -102,6 +105,11 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
             ("HookStatusCode", HOLD_STATUS),
             ("HookStatusMessage", "glidein-singularity: " + result.message),
         ]
+    if isinstance(result, LaunchPlan) and result.use_container:
+        from .starter_launch import htcondor_mode, request_attributes, starter_request
+
+        if htcondor_mode(inputs.machine_ad):  # the starter launches the container this plan describes
+            updates.extend(request_attributes(starter_request(result, len(inputs.argv))))
     if wants_container(job_ad):
         updates.extend(CONTAINER_HIDDEN)
     return updates

@@ -67,6 +67,7 @@ from ..policy import Outcome, negotiate
 from ..runtime import RuntimeInfo, find_runtime, settings_from
 from ..sources import SETTINGS as SOURCE_SETTINGS
 from ..sources import SourcePolicy, allow_regex, deny_regex
+from .starter_launch import MODE_ATTR, SWITCH, starter_knobs
 
 __all__ = [
     "EXIT_CONTAINERS_OFF",
@@ -78,6 +79,7 @@ __all__ = [
     "SetupResult",
     "check_images",
     "format_config_d",
+    "htcondor_knobs",
     "install_wrapper_code",
     "main",
     "publish_glidein",
@@ -376,6 +378,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
         )
         entry_os = parse_os_list(config.get("GLIDEIN_REQUIRED_OS"))
         settings = settings_from(config, environ)
+        htcondor_launch = _bool_setting(config, SWITCH, False)
     except ConfigError as exc:
         return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)
     env_metrics = _check_env_policy(config, environ, notes)
@@ -403,6 +406,9 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
     )
     adverts = _success_adverts(config, outcome, info, images.format() if len(images) else "", os_list)
     adverts += source_adverts(sources)
+    if htcondor_launch:
+        notes.append("{}: the starter launches the containers from the plan".format(SWITCH))
+        adverts.append((MODE_ATTR, "True"))
     return _ok(outcome, "True", notes, adverts=tuple(adverts), runtime=info, extra_metrics=env_metrics)
 
 
@@ -453,8 +459,18 @@ def publish_glidein(result: SetupResult, glidein_config: str, config: Mapping[st
             glidein_config, CONDOR_VARS_FILE_KEY, ", ".join(name for name, _ in result.adverts)
         )
         raise ConfigError(msg)
-    add_config_lines(glidein_config, result.adverts)
+    knobs = htcondor_knobs(result)
+    # HTCondor configuration only (type C: written unquoted, never advertised)
+    variables += [CondorVar(name, "C", "-", "+", "N", "N", "-") for name, _ in knobs]
+    add_config_lines(glidein_config, [*result.adverts, *knobs])
     add_condor_vars_lines(vars_file, variables)
+
+
+def htcondor_knobs(result: SetupResult) -> List[Tuple[str, str]]:
+    """The starter's SINGULARITY_* configuration when the setup turned HTCondor launch mode on."""
+    if result.runtime is None or dict(result.adverts).get(MODE_ATTR) != "True":
+        return []
+    return starter_knobs(result.runtime.path, result.runtime.pid_namespaces)
 
 
 def _config_value(name: str, value: str) -> str:
@@ -781,7 +797,10 @@ def _run_standalone(args: argparse.Namespace, started: float) -> int:
         result.detail or "outcome: " + result.outcome.value,
     )
     try:
-        _write_atomically(args.config_out, format_config_d(given + adverts, header))
+        text = format_config_d(given + adverts, header)
+        if result.exit_code == EXIT_OK:
+            text += "".join("{} = {}\n".format(name, value) for name, value in htcondor_knobs(result))
+        _write_atomically(args.config_out, text)
     except OSError as exc:
         print("ERROR: cannot write {}: {}".format(args.config_out, exc.strerror or exc), file=sys.stderr)
         return EXIT_FAILURE

@@ -266,10 +266,55 @@ def _retries(text: str) -> int:
         return DEFAULT_JOB_FAULT_RETRIES
 
 
+def _ssh_to_job(args: "List[str]", environ: "Mapping[str, str]") -> int:
+    """The starter's condor_ssh_to_job sshd: untouched in HTCondor mode (the starter puts the shell in
+    the job's container); in wrapper mode an sshd that only says why not (``starter_launch``).
+    Never touches the wrapper-error file: the job itself is running."""
+    from .starter_launch import htcondor_mode, is_ssh_to_job, refusing_sshd_argv
+
+    try:
+        from ..inputs import from_starter
+
+        here = os.path.dirname(os.path.abspath(args[0]))
+        inputs = from_starter(environ, args[1:], here)
+        if not is_ssh_to_job(args[1:], inputs.job_ad, environ.get("_CONDOR_SCRATCH_DIR")):
+            print(
+                "ERROR: " + _PREFIX + "refusing an sshd launch that is the job's own command", file=sys.stderr
+            )
+            return EXIT_WRAPPER_FAILURE
+        argv = args[1:] if htcondor_mode(inputs.machine_ad) else refusing_sshd_argv(args[1:])
+        os.execve(argv[0], argv, dict(environ))
+    except Exception as exc:  # the session fails; the job goes on
+        print("ERROR: {}condor_ssh_to_job: {}: {}".format(_PREFIX, type(exc).__name__, exc), file=sys.stderr)
+    return EXIT_WRAPPER_FAILURE
+
+
+def _starter_launch(inputs: "PlanInputs", launch: "LaunchPlan", starter_argv: "List[str]") -> "LaunchPlan":
+    """In HTCondor mode, the starter's own container command with our launcher and runtime environment
+    (``starter_launch``); in wrapper mode ``launch`` itself. ValueError: not the planned container."""
+    from .starter_launch import htcondor_mode, native_argv, runtime_environment, starter_request
+
+    if not htcondor_mode(inputs.machine_ad):
+        return launch
+    from ..jobenv import read_job_environment
+    from ..plan import RUNTIME_PATH
+
+    request = starter_request(launch, len(starter_argv))
+    argv = native_argv(starter_argv, launch.argv[0], request)
+    job_env = read_job_environment(inputs.job_ad).expanded(inputs.paths.scratch_dir)
+    env = runtime_environment(inputs.environ, job_env, RUNTIME_PATH, launch)
+    unset = tuple(name for name in inputs.environ if name not in env)
+    return launch._replace(argv=tuple(argv), env_set=env, env_unset=unset, fallback=None)
+
+
 def main(argv: "Optional[Sequence[str]]" = None) -> int:
     """Run the wrapper; on success this never returns (the process becomes the job)."""
     args: List[str] = list(sys.argv if argv is None else argv)
     environ = dict(os.environ)
+    from .starter_launch import is_ssh_to_job
+
+    if is_ssh_to_job(args[1:], None, environ.get("_CONDOR_SCRATCH_DIR")):
+        return _ssh_to_job(args, environ)
     error_file = environ.get("_CONDOR_WRAPPER_ERROR_FILE") or None
     if error_file:
         try:
@@ -307,6 +352,11 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     if not isinstance(result, LaunchPlan) and outage:  # neither the job's fault nor the node's
         sleep = str(min(_sleep_seconds(sleep), JOB_FAULT_SLEEP))
         return _fail(result.message, True, search_path, error_file, sleep, marker, reveal, node_fault=False)
+    if isinstance(result, LaunchPlan) and result.use_container:
+        try:
+            result = _starter_launch(inputs, result, args[1:])
+        except ValueError as exc:
+            return _fail(str(exc), True, search_path, error_file, sleep, marker, reveal)
     if not isinstance(result, LaunchPlan):
         requeue = result.requeue
         if result.job_caused:

@@ -1,0 +1,161 @@
+"""HTCondor launch mode: what the starter is told from the plan, and what the wrapper makes of its command."""
+
+import pytest
+
+from glidein_singularity.node.starter_launch import (
+    SSH_REFUSAL,
+    is_ssh_to_job,
+    native_argv,
+    refusing_sshd_argv,
+    request_attributes,
+    runtime_environment,
+    starter_knobs,
+    starter_request,
+)
+from glidein_singularity.plan import LaunchPlan
+
+from .plan_fixtures import EL9_REAL, JOB_ARGV, LAUNCHER, RUNTIME, SANDBOX, make_ad, run_plan
+
+
+def test_request_splits_the_plan_between_the_starter_and_its_expressions():
+    """Binds go to the bind expression; --home and GPU/admin options to the extra arguments; what the
+    starter sets itself (-C or --contain --ipc --cleanenv, --pwd) is dropped; the launcher is kept."""
+    launch = run_plan(machine={"AssignedGPUs": "CUDA0"}, settings={"opts": "--no-mount tmp"}, argv=JOB_ARGV)
+    assert isinstance(launch, LaunchPlan)
+
+    request = starter_request(launch, len(JOB_ARGV))
+
+    assert EL9_REAL == request.image
+    assert ["/etc/hosts", "/etc/localtime", "/cvmfs"] == request.binds[:3]
+    assert ["--home", SANDBOX + ":/srv", "--nv", "--no-mount", "tmp"] == request.extra
+    assert ["--pwd", "/srv", "--contain", "--ipc", "--pid"] == request.dropped
+    assert list(LAUNCHER) == request.launcher
+    assert [
+        ("GS_ContainerImage", EL9_REAL),
+        ("GS_ContainerBinds", ",".join(request.binds)),
+        ("GS_ContainerArgs", "--home {}:/srv --nv --no-mount tmp".format(SANDBOX)),
+    ] == request_attributes(request)
+
+
+def test_request_refuses_a_plan_of_another_shape():
+    launch = run_plan(argv=JOB_ARGV)
+
+    with pytest.raises(ValueError, match="no image at the expected place"):
+        starter_request(launch, len(JOB_ARGV) + 1)
+
+
+def test_native_argv_inserts_our_launcher_after_the_image_only():
+    launch = run_plan(argv=JOB_ARGV)
+    request = starter_request(launch, len(JOB_ARGV))
+    starter = [RUNTIME, "-s", "exec", "-S", "/tmp", "-W", SANDBOX, "--pwd", "/srv", "-B", SANDBOX + ":/srv"]
+    starter += ["--home", SANDBOX, "-C", *request.extra, EL9_REAL, "/srv/job.sh", "--flag", EL9_REAL]
+
+    argv = native_argv(starter, RUNTIME, request)
+
+    assert (
+        starter[: starter.index(EL9_REAL) + 1] + list(LAUNCHER) + ["/srv/job.sh", "--flag", EL9_REAL] == argv
+    )
+
+
+@pytest.mark.parametrize(
+    ("starter", "why"),
+    [
+        (["/tmp/job.sh", "exec", EL9_REAL], "did not launch the planned runtime"),
+        ([RUNTIME, "-s", "exec", "-C", "/other/image", "/srv/job.sh"], "does not run the planned image"),
+        ([RUNTIME, "-s", "exec", "-C", EL9_REAL, "/srv/job.sh"], "with the planned options"),
+    ],
+)
+def test_native_argv_refuses_what_the_plan_did_not_ask_for(starter, why):
+    """A job never runs in another container, or in none, than its plan's."""
+    request = starter_request(run_plan(argv=JOB_ARGV), len(JOB_ARGV))
+
+    with pytest.raises(ValueError, match=why):
+        native_argv(starter, RUNTIME, request)
+
+
+def test_runtime_environment_keeps_the_job_from_configuring_the_runtime():
+    environ = {
+        "PATH": "/job/bin",
+        "APPTAINER_BINDPATH": "/etc",
+        "APPTAINERENV_GOOD": "1",
+        "APPTAINERENV_SNEAKY": "x",
+        "SNEAKY": "x",
+        "LD_PRELOAD": "/srv/evil.so",
+        "_CONDOR_SCRATCH_DIR": SANDBOX,
+        "GOOD": "1",
+    }
+    job_env = {
+        "APPTAINER_BINDPATH": "/etc",
+        "APPTAINERENV_SNEAKY": "x",
+        "GOOD": "1",
+        "LD_LIBRARY_PATH": "/srv/l",
+    }
+
+    env = runtime_environment(environ, job_env, "/usr/bin:/bin")
+
+    assert {
+        "PATH": "/usr/bin:/bin",
+        "APPTAINERENV_GOOD": "1",
+        "SNEAKY": "x",
+        "_CONDOR_SCRATCH_DIR": SANDBOX,
+        "GOOD": "1",
+        "APPTAINERENV_LD_LIBRARY_PATH": "/srv/l",
+    } == env
+
+
+def test_runtime_environment_applies_the_plans_inside_decisions():
+    """What the plan keeps from the inside in wrapper mode (the pilot's proxy path outside the job
+    directory) is kept out in HTCondor mode too; what it passes inside wins over the starter's copy."""
+    pilot = {"X509_USER_PROXY": "/glidein/x509", "GS_GLIDEIN_CONFIG": "/glidein/glidein_config"}
+    launch = run_plan(environ=pilot, argv=JOB_ARGV)
+    environ = {"PATH": "/usr/bin:/bin", "_CONDOR_SCRATCH_DIR": SANDBOX, "TMPDIR": SANDBOX}
+    for name, value in (*pilot.items(), ("TMPDIR", "/srv")):
+        environ[name] = environ["APPTAINERENV_" + name] = value
+
+    env = runtime_environment(environ, {}, "/usr/bin:/bin", launch)
+
+    assert [] == sorted(name for name in env if "X509" in name or "GLIDEIN_CONFIG" in name)
+    assert "/srv/.gs_tmp" == env["APPTAINERENV_TMPDIR"]
+
+
+def test_starter_knobs_follow_the_validation():
+    knobs = dict(starter_knobs(RUNTIME, False))
+
+    assert RUNTIME == knobs["SINGULARITY"]
+    assert "false" == knobs["SINGULARITY_USE_PID_NAMESPACES"]
+    assert "false" == knobs["SINGULARITY_RUN_TEST_BEFORE_JOB"]
+    assert "/srv" == knobs["SINGULARITY_TARGET_DIR"]
+    assert "TARGET.GS_ContainerImage" == knobs["SINGULARITY_IMAGE_EXPR"]
+    assert "true" == dict(starter_knobs(RUNTIME, True))["SINGULARITY_USE_PID_NAMESPACES"]
+
+
+SSHD_ARGV = ["/usr/sbin/sshd", "-i", "-e", "-f", SANDBOX + "/.condor_ssh_to_job_1/sshd_config"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["/usr/sbin/sshd", "-i", "-e", "-f", "/tmp/.condor_ssh_to_job_1/sshd_config"],
+        ["/usr/sbin/sshd", "-i", "-e", "-f", SANDBOX + "/.condor_ssh_to_job_1/../x/sshd_config"],
+        ["/usr/sbin/sshd", "-i", "-f", SANDBOX + "/.condor_ssh_to_job_1/sshd_config", "-e"],
+        [SANDBOX + "/sshd", "-i", "-e", "-f", SANDBOX + "/.condor_ssh_to_job_1/sshd_config"],
+        ["sshd", "-i", "-e", "-f", SANDBOX + "/.condor_ssh_to_job_1/sshd_config"],
+    ],
+)
+def test_only_the_starters_sshd_is_recognised(argv):
+    assert not is_ssh_to_job(argv, None, SANDBOX)
+
+
+def test_the_jobs_own_sshd_is_the_job():
+    """A job whose executable is the sshd is launched as a job (in its container), never passed through."""
+    assert not is_ssh_to_job(SSHD_ARGV, make_ad({"Cmd": "/usr/sbin/sshd"}), SANDBOX)
+
+
+def test_wrapper_mode_sshd_only_says_why():
+    argv = refusing_sshd_argv(SSHD_ARGV)
+
+    assert SSHD_ARGV[0] == argv[0]
+    assert SSHD_ARGV[1:] == argv[-4:]
+    assert "-o" == argv[1]
+    assert argv[2].startswith("ForceCommand=echo '" + SSH_REFUSAL.replace("'", ""))
+    assert ["-o", "DisableForwarding=yes"] == argv[3:5]
