@@ -70,7 +70,7 @@ echo 'APT::Install-Recommends "false";' >"$dir/etc/apt/apt.conf.d/99no-recommend
 
 log "install htcondor (trixie), apptainer (sid), busybox-static, procps"
 in_bed apt-get -qq update
-in_bed apt-get -qq install -y htcondor busybox-static procps util-linux >/dev/null
+in_bed apt-get -qq install -y htcondor busybox-static procps util-linux curl >/dev/null
 in_bed apt-get -qq install -y -t sid apptainer >/dev/null
 in_bed apt-get -qq clean
 rm -f "$dir/usr/sbin/policy-rc.d"
