@@ -571,6 +571,10 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
     os.rename(staging, target)
     done.append("copied {} to {}".format(package_location, target))
     probe = os.path.join(scripts_dir, HEALTH_ENTRY)
+    if os.path.isfile(probe) and not os.access(probe, os.X_OK):
+        # GlideinWMS downloads a regular file without the executable bit; the startd cron runs it.
+        os.chmod(probe, os.stat(probe).st_mode | 0o555)
+        done.append("made {} executable".format(probe))
     if os.path.isfile(probe) and _link(os.path.abspath(probe), os.path.join(work_dir, HEALTH_ENTRY)):
         # next to glidein_config, where the probe looks for the startup script's results
         done.append("linked {} -> {}".format(os.path.join(work_dir, HEALTH_ENTRY), probe))
