@@ -45,11 +45,9 @@ FACTORY_NAME = "gs-factory"
 GLIDEIN_NAME = "gs"
 FRONTEND_NAME = "gs-frontend"
 COLLECTOR = "127.0.0.1:9618"
-#: The pilot's credential: GlideinWMS's setup_x509.sh wants a glidein token (``credential_*.idtoken``
-#: in the start directory) or a proxy. The pool authenticates by FS, so its content only has to be
-#: secret: the isolation test looks for it from inside a job.
+#: The pilot's credential: an IDTOKEN of the pool, which GlideinWMS's setup_x509.sh finds as
+#: ``credential_*.idtoken`` in the start directory (the isolation test looks for it from a job).
 PILOT_TOKEN_NAME = "credential_gs.idtoken"
-PILOT_TOKEN = "gs-test-pilot-credential-b3f1c0de"
 
 #: The operator's commands (docs/deploy-factory.md shows these lines verbatim).
 STEPS = (
@@ -59,7 +57,15 @@ STEPS = (
 
 #: The pool: a collector, a negotiator and a schedd; every startd is a glidein.
 POOL_CONFIG = """\
-DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD
+DAEMON_LIST = MASTER, COLLECTOR, NEGOTIATOR, SCHEDD, SHARED_PORT
+# A fixed collector address the glideins are given (ROLE:Personal picks a random port).
+SHARED_PORT_PORT = 9618
+COLLECTOR_HOST = 127.0.0.1:9618
+# Glideins authenticate with the pilot's IDTOKEN (GlideinWMS's default methods are TOKEN,GSI).
+SEC_DEFAULT_AUTHENTICATION_METHODS = FS, IDTOKENS
+ALLOW_ADVERTISE_STARTD = *
+ALLOW_ADVERTISE_MASTER = *
+ALLOW_DAEMON = *
 """
 
 
@@ -99,7 +105,7 @@ def cli(*args: str, cwd: Path) -> str:
 
 # --- complete GlideinWMS configurations around what we rendered ---------------------------------------
 
-_FACTORY_SKELETON = f"""\
+_FACTORY_SKELETON = """\
 <glidein factory_name="{FACTORY_NAME}" glidein_name="{GLIDEIN_NAME}" schedd_name="schedd_glideins1@localhost"
          factory_collector="127.0.0.1" factory_versioning="False">
    <monitor base_dir="{WEB_ROOT}/factory/monitor" javascriptRRD_dir="{WEB_ROOT}/jslibs" flot_dir="{WEB_ROOT}/jslibs"
@@ -117,13 +123,13 @@ _FACTORY_SKELETON = f"""\
    <attrs/>
    <entries/>
    <condor_tarballs>
-      <condor_tarball arch="default" os="default" version="default" base_dir="/usr"/>
+      <condor_tarball arch="default" os="default" version="default" base_dir="{CONDOR_DIR}"/>
    </condor_tarballs>
    <files/>
 </glidein>
 """
 
-_FRONTEND_SKELETON = f"""\
+_FRONTEND_SKELETON = """\
 <frontend frontend_name="{FRONTEND_NAME}" frontend_versioning="False">
    <work base_dir="{WEB_ROOT}/frontend/work" base_log_dir="{WEB_ROOT}/frontend/log"/>
    <stage base_dir="{WEB_ROOT}/frontend/stage" use_symlink="True" web_base_url="{WEB_URL}/frontend/stage"/>
@@ -161,9 +167,18 @@ def _replace_child(parent: ET.Element, new: ET.Element) -> None:
     parent.append(new)
 
 
-def merge_factory(rendered: str) -> str:
+def _skeleton(template: str, web_root: str, condor_dir: str) -> ET.Element:
+    return ET.fromstring(
+        template.format(
+            FACTORY_NAME=FACTORY_NAME, GLIDEIN_NAME=GLIDEIN_NAME, FRONTEND_NAME=FRONTEND_NAME, WEB_ROOT=web_root,
+            WEB_URL=WEB_URL, COLLECTOR=COLLECTOR, CONDOR_DIR=condor_dir,
+        )
+    )  # fmt: skip
+
+
+def merge_factory(rendered: str, web_root: str = WEB_ROOT, condor_dir: str = "/usr") -> str:
     """glideinWMS.xml: the rendered global attrs and files, and each rendered entry, as a CE entry."""
-    root = ET.fromstring(_FACTORY_SKELETON)
+    root = _skeleton(_FACTORY_SKELETON, web_root, condor_dir)
     ours = ET.fromstring(rendered)
     for tag in ("attrs", "files"):
         if ours.find(tag) is not None:
@@ -178,9 +193,9 @@ def merge_factory(rendered: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def merge_frontend(rendered: str) -> str:
+def merge_frontend(rendered: str, web_root: str = WEB_ROOT) -> str:
     """frontend.xml: the rendered global attrs and files, and each rendered group, enabled."""
-    root = ET.fromstring(_FRONTEND_SKELETON)
+    root = _skeleton(_FRONTEND_SKELETON, web_root, "")
     ours = ET.fromstring(rendered)
     for tag in ("attrs", "files"):
         if ours.find(tag) is not None:
@@ -305,12 +320,18 @@ class Glidein:
         return "/" + str(found[0].parent.relative_to(bed.path("/"))) if found else ""
 
 
-def start_glidein(bed: Session, staging: Staging, group: str, entry: str, cluster: int) -> Glidein:
+def pilot_token(bed: Session) -> str:
+    """An IDTOKEN signed by the running pool's collector key, for the pilots."""
+    Pool.wait_for(lambda: bed.path("/etc/condor/passwords.d/POOL").exists(), 30, "the pool's signing key")
+    return bed.run(["condor_token_create", "-identity", f"{PILOT}@127.0.0.1"], timeout=30).stdout.strip()
+
+
+def start_glidein(bed: Session, staging: Staging, token: str, group: str, entry: str, cluster: int) -> Glidein:
     """Step 4: run glidein_startup.sh as the pilot, from its own directory, in the background."""
     name = f"{group}-{cluster}"
     log_dir = f"{PILOTS_DIR}/{name}"
     bed.run(["install", "-d", "-o", PILOT, "-g", PILOT, "-m", "700", PILOTS_DIR, log_dir])
-    bed.write(f"{log_dir}/{PILOT_TOKEN_NAME}", PILOT_TOKEN + "\n", mode=0o600, owner=PILOT)
+    bed.write(f"{log_dir}/{PILOT_TOKEN_NAME}", token + "\n", mode=0o600, owner=PILOT)
     startup = staging.data["factory"]["startup"]
     args = " ".join("'" + a.replace("'", "'\\''") + "'" for a in staging.arguments(entry, group, cluster))
     script = f"cd {log_dir} && exec /bin/bash {startup} {args} >out 2>err"
@@ -355,6 +376,7 @@ __all__ = [
     "WebServer",
     "deploy",
     "glideinwms_source",
+    "pilot_token",
     "merge_factory",
     "merge_frontend",
     "start_glidein",
