@@ -144,7 +144,8 @@ def test_jobs_run_in_containers_where_used_and_plain_on_never(site: Site) -> Non
 
     assert all((4, 0) == (ad["JobStatus"], ad["ExitCode"]) for ad in ads.values()), ads
     assert "container=/cvmfs/singularity.opensciencegrid.org/gs-test/.images/debian-13" in outs["required"]
-    assert "container=/cvmfs/singularity.opensciencegrid.org/gs-test/.images/busybox-1" in outs["preferred"]
+    # The entry allows rhel9,debian13 only: the group's "default" (busybox) is not used, rhel9 is.
+    assert "container=/cvmfs/singularity.opensciencegrid.org/gs-test/.images/debian-13" in outs["preferred"]
     assert "container=none" in outs["never"]
     assert "1001 1001 1" in outs["required"]  # unprivileged: the pilot's uid, not root
 
@@ -225,11 +226,16 @@ def test_broken_runtime_drains_the_slot_and_loses_no_job(site: Site) -> None:
     bed = site.bed
 
     def health(value: bool) -> dict:
-        return site.pool.wait_for(
-            lambda: (ad := slot(site, "required")) and ad.get("GS_HEALTHY") is value and ad,
-            3 * PERIOD + 30,
-            f"GS_HEALTHY == {value} on the required glidein",
-        )
+        last: dict = {}
+
+        def reached() -> dict | None:
+            last.update(slot(site, "required"))
+            return dict(last) if last.get("GS_HEALTHY") is value else None
+
+        try:
+            return site.pool.wait_for(reached, 3 * PERIOD + 30, f"GS_HEALTHY == {value} on the required glidein")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}: {last.get('GS_HEALTH_REASON')}") from None
 
     health(True)
     bed.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
