@@ -346,10 +346,16 @@ def test_image_missing_at_start_is_not_an_outage(bed):
     bed.runtime()
     missing = bed.root / "images" / "el8"
     bed.write_config(
-        extra="SINGULARITY_IMAGES_DICT default:{0},rhel8:{1}\nSINGULARITY_OS_LIST default\n".format(bed.image, missing)
+        extra="SINGULARITY_IMAGES_DICT default:{},rhel8:{}\nSINGULARITY_OS_LIST default\n".format(
+            bed.image, missing
+        )
     )
     served_only, _ = bed.run()
-    bed.write_config(extra="SINGULARITY_IMAGES_DICT default:{0},rhel8:{1}\nSINGULARITY_OS_LIST default,rhel8\n".format(bed.image, missing))
+    bed.write_config(
+        extra="SINGULARITY_IMAGES_DICT default:{},rhel8:{}\nSINGULARITY_OS_LIST default,rhel8\n".format(
+            bed.image, missing
+        )
+    )
     both, _ = bed.run()
     assert "GS_HEALTHY = true" in served_only
-    assert "GS_HEALTHY = false" in both and "image {}: missing".format(missing) in both
+    assert (True, True) == ("GS_HEALTHY = false" in both, "image {}: missing".format(missing) in both)

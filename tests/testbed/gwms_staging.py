@@ -34,7 +34,8 @@ def _sha1(path):
 def _only(pattern):
     found = sorted(glob.glob(pattern))
     if len(found) != 1:
-        raise SystemExit("expected one file matching {}, found {}".format(pattern, found))
+        msg = "expected one file matching {}, found {}".format(pattern, found)
+        raise SystemExit(msg)
     return found[0]
 
 

@@ -3,7 +3,8 @@
 The operator's steps, in order (``STEPS``; docs/deploy-factory.md shows the same commands, and
 tests/unit/test_docs_real_glidein.py keeps them equal):
 
-1. ``glidein-singularity render site.yaml -o rendered/`` writes the frontend's and the factory's XML;
+1. ``glidein-singularity lint`` and ``render SITE -o rendered/`` check the YAML and write the frontend's
+   and the factory's XML;
 2. ``glidein-singularity bundle --ship DIR`` writes every file a glidein needs into ``DIR``;
 3. the rendered ``<attrs>`` and ``<files>`` go into ``frontend.xml`` and ``glideinWMS.xml``, and
    GlideinWMS's own creation code (what its reconfig runs) builds the staging areas
@@ -51,7 +52,8 @@ PILOT_TOKEN_NAME = "credential_gs.idtoken"
 
 #: The operator's commands (docs/deploy-factory.md shows these lines verbatim).
 STEPS = (
-    "glidein-singularity render site.yaml -o rendered/",
+    "glidein-singularity lint tests/data/real_glidein/site.yaml",
+    "glidein-singularity render tests/data/real_glidein/site.yaml -o rendered/",
     "glidein-singularity bundle --ship /var/lib/gwms-frontend/web-base/glidein-singularity",
 )
 
@@ -78,7 +80,8 @@ def glideinwms_source() -> Path:
     value = os.environ.get("GS_GLIDEINWMS_SRC", "")
     if not value:
         raise GlideinWMSUnavailable(
-            "GS_GLIDEINWMS_SRC is not set (point it at GlideinWMS's source, e.g. ../shared/third_party/glideinwms)"
+            "GS_GLIDEINWMS_SRC is not set "
+            "(point it at GlideinWMS's source, e.g. ../shared/third_party/glideinwms)"
         )
     path = (REPO / value).resolve()
     startup = path / "creation" / "web_base" / "glidein_startup.sh"
@@ -108,7 +111,8 @@ def cli(*args: str, cwd: Path) -> str:
 _FACTORY_SKELETON = """\
 <glidein factory_name="{FACTORY_NAME}" glidein_name="{GLIDEIN_NAME}" schedd_name="schedd_glideins1@localhost"
          factory_collector="127.0.0.1" factory_versioning="False">
-   <monitor base_dir="{WEB_ROOT}/factory/monitor" javascriptRRD_dir="{WEB_ROOT}/jslibs" flot_dir="{WEB_ROOT}/jslibs"
+   <monitor base_dir="{WEB_ROOT}/factory/monitor" javascriptRRD_dir="{WEB_ROOT}/jslibs"
+            flot_dir="{WEB_ROOT}/jslibs"
             jquery_dir="{WEB_ROOT}/jslibs"/>
    <security key_length="2048">
       <frontends>
@@ -119,7 +123,8 @@ _FACTORY_SKELETON = """\
    </security>
    <stage base_dir="{WEB_ROOT}/factory/stage" use_symlink="True" web_base_url="{WEB_URL}/factory/stage"/>
    <submit base_dir="{WEB_ROOT}/factory/submit" base_log_dir="{WEB_ROOT}/factory/log"
-           base_client_log_dir="{WEB_ROOT}/factory/client_log" base_client_proxies_dir="{WEB_ROOT}/factory/proxies"/>
+           base_client_log_dir="{WEB_ROOT}/factory/client_log"
+           base_client_proxies_dir="{WEB_ROOT}/factory/proxies"/>
    <attrs/>
    <entries/>
    <condor_tarballs>
@@ -133,7 +138,8 @@ _FRONTEND_SKELETON = """\
 <frontend frontend_name="{FRONTEND_NAME}" frontend_versioning="False">
    <work base_dir="{WEB_ROOT}/frontend/work" base_log_dir="{WEB_ROOT}/frontend/log"/>
    <stage base_dir="{WEB_ROOT}/frontend/stage" use_symlink="True" web_base_url="{WEB_URL}/frontend/stage"/>
-   <monitor base_dir="{WEB_ROOT}/frontend/monitor" javascriptRRD_dir="{WEB_ROOT}/jslibs" flot_dir="{WEB_ROOT}/jslibs"
+   <monitor base_dir="{WEB_ROOT}/frontend/monitor" javascriptRRD_dir="{WEB_ROOT}/jslibs"
+            flot_dir="{WEB_ROOT}/jslibs"
             jquery_dir="{WEB_ROOT}/jslibs"/>
    <match>
       <factory>
@@ -146,7 +152,8 @@ _FRONTEND_SKELETON = """\
          <schedds><schedd fullname="127.0.0.1" DN="/CN=schedd"/></schedds>
       </job>
    </match>
-   <security classad_proxy="{WEB_ROOT}/frontend/proxy" proxy_DN="/CN=frontend" security_name="{FRONTEND_NAME}">
+   <security classad_proxy="{WEB_ROOT}/frontend/proxy" proxy_DN="/CN=frontend"
+             security_name="{FRONTEND_NAME}">
       <credentials>
          <credential absfname="{WEB_ROOT}/frontend/proxy" security_class="frontend" trust_domain="grid"
                      type="grid_proxy"/>
@@ -170,7 +177,8 @@ def _replace_child(parent: ET.Element, new: ET.Element) -> None:
 def _skeleton(template: str, web_root: str, condor_dir: str) -> ET.Element:
     return ET.fromstring(
         template.format(
-            FACTORY_NAME=FACTORY_NAME, GLIDEIN_NAME=GLIDEIN_NAME, FRONTEND_NAME=FRONTEND_NAME, WEB_ROOT=web_root,
+            FACTORY_NAME=FACTORY_NAME, GLIDEIN_NAME=GLIDEIN_NAME, FRONTEND_NAME=FRONTEND_NAME,
+            WEB_ROOT=web_root,
             WEB_URL=WEB_URL, COLLECTOR=COLLECTOR, CONDOR_DIR=condor_dir,
         )
     )  # fmt: skip
@@ -253,17 +261,20 @@ FRONTEND_PARAMS = (
 def deploy(bed: Session, gwms: Path, work: Path) -> Staging:
     """Steps 1 to 3: render, ship, and build both staging areas with GlideinWMS's code in the bed."""
     rendered = work / "rendered"
-    shutil.copy(SITE_YAML, work / "site.yaml")
+    (work / SITE_YAML.relative_to(REPO)).parent.mkdir(parents=True)
+    shutil.copy(SITE_YAML, work / SITE_YAML.relative_to(REPO))
     cli(*STEPS[0].split()[1:], cwd=work)
+    cli(*STEPS[1].split()[1:], cwd=work)
     # The shipped files live at the same absolute path in the bed (the frontend host), where
     # GlideinWMS's creation code reads each <file absfname=...>.
-    ship_dir = STEPS[1].split()[-1]
+    ship_dir = STEPS[2].split()[-1]
     host_ship = work / "ship"
     cli("bundle", "--ship", str(host_ship), cwd=work)
     shutil.copytree(host_ship, bed.path(ship_dir), dirs_exist_ok=True)
     shutil.copytree(gwms, bed.path(f"{GWMS_PARENT}/glideinwms"), dirs_exist_ok=True)
     bed.sh(
-        f"mkdir -p {WEB_ROOT}/jslibs {WEB_ROOT}/factory/client_log {WEB_ROOT}/factory/proxies {WEB_ROOT}/frontend"
+        f"mkdir -p {WEB_ROOT}/jslibs {WEB_ROOT}/factory/client_log {WEB_ROOT}/factory/proxies "
+        f"{WEB_ROOT}/frontend"
         f" && : > {WEB_ROOT}/jslibs/javascriptrrd.wlibs.js && : > {WEB_ROOT}/frontend/proxy"
     )
     bed.write(f"{WEB_ROOT}/glideinWMS.xml", merge_factory((rendered / "factory.xml").read_text()))
@@ -277,7 +288,9 @@ def deploy(bed: Session, gwms: Path, work: Path) -> Staging:
         timeout=300,
     )  # fmt: skip
     if proc.returncode != 0:
-        raise RuntimeError(f"GlideinWMS's creation code failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        raise RuntimeError(
+            f"GlideinWMS's creation code failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return Staging(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
@@ -326,7 +339,9 @@ def pilot_token(bed: Session) -> str:
     return bed.run(["condor_token_create", "-identity", f"{PILOT}@127.0.0.1"], timeout=30).stdout.strip()
 
 
-def start_glidein(bed: Session, staging: Staging, token: str, group: str, entry: str, cluster: int) -> Glidein:
+def start_glidein(
+    bed: Session, staging: Staging, token: str, group: str, entry: str, cluster: int
+) -> Glidein:
     """Step 4: run glidein_startup.sh as the pilot, from its own directory, in the background."""
     name = f"{group}-{cluster}"
     log_dir = f"{PILOTS_DIR}/{name}"
@@ -352,7 +367,9 @@ def wait_for_startd(pool: Pool, glidein: Glidein, bed: Session, timeout: float =
         if slots:
             return slots[0]
         if glidein.proc.poll() is not None:
-            raise RuntimeError(f"glidein {glidein.name} exited {glidein.proc.returncode}:\n{glidein.output(bed)}")
+            raise RuntimeError(
+                f"glidein {glidein.name} exited {glidein.proc.returncode}:\n{glidein.output(bed)}"
+            )
         time.sleep(2)
     raise TimeoutError(f"glidein {glidein.name}: no slot after {timeout:.0f}s\n{glidein.output(bed)[-6000:]}")
 
@@ -376,9 +393,9 @@ __all__ = [
     "WebServer",
     "deploy",
     "glideinwms_source",
-    "pilot_token",
     "merge_factory",
     "merge_frontend",
+    "pilot_token",
     "start_glidein",
     "stop_glidein",
     "wait_for_startd",

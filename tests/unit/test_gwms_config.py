@@ -150,12 +150,18 @@ def test_main_vars_not_job_published_match_glideinwms(gwms):
         fields = line.split()
         if fields and not line.startswith("#") and len(fields) >= 7:
             declared[fields[0]] = fields[6]
-    ours = [spec for spec in ("GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "GLIDEIN_SINGULARITY_OPTS",
-                              "GLIDEIN_SINGULARITY_BINARY_OVERRIDE") if declared.get(spec) == "-"]  # fmt: skip
+    candidates = (
+        "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT",
+        "GLIDEIN_SINGULARITY_OPTS",
+        "GLIDEIN_SINGULARITY_BINARY_OVERRIDE",
+    )
+    ours = [name for name in candidates if declared.get(name) == "-"]
     assert tuple(ours) == GWMS_MAIN_VARS_NOT_JOB_PUBLISHED
 
 
 def test_docs_describe_the_factory_after_list():
     """docs/deploy-factory.md says where a factory-shipped gs-setup runs (checked above in GlideinWMS)."""
     doc = (ROOT / "docs" / "deploy-factory.md").read_text()
-    assert 'main\n"after" list, the last one' in doc or 'main "after" list, the last one' in doc.replace("\n", " ")
+    assert 'main\n"after" list, the last one' in doc or 'main "after" list, the last one' in doc.replace(
+        "\n", " "
+    )

@@ -136,8 +136,18 @@ def test_frontend_files_flags():
         {"absfname": "/web/gs/glidein_singularity.zip", **common, "executable": "False", "wrapper": "False"},
         {"absfname": "/web/gs/gs_job_wrapper.py", **common, "executable": "False", "wrapper": "False"},
         {"absfname": "/web/gs/gs-health", **common, "executable": "False", "wrapper": "False"},
-        {"absfname": "/web/gs/60-glidein-singularity-start.config", **common, "executable": "False", "wrapper": "False"},
-        {"absfname": "/web/gs/70-glidein-singularity-health.config", **common, "executable": "False", "wrapper": "False"},
+        {
+            "absfname": "/web/gs/60-glidein-singularity-start.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
+        {
+            "absfname": "/web/gs/70-glidein-singularity-health.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
         {"absfname": "/web/gs/gs-setup", **common, "executable": "True", "period": "0", "wrapper": "False"},
         {"absfname": "/web/gs/gs-job-wrapper", **common, "executable": "False", "wrapper": "True"},
     ]

@@ -11,6 +11,7 @@ order. Exit status 0, or 1 when a file cannot be read or written.
 import argparse
 import os
 import shutil
+from typing import List
 
 from ..bundle import BUNDLE_NAME, write_bundle
 from ..errors import ConfigError
@@ -46,13 +47,15 @@ def _source_file(root: str, name: str) -> str:
         path = os.path.join(root, directory, name)
         if os.path.isfile(path):
             return path
-    msg = "{} not found under {}/glidein_scripts or condor_config.d: run --ship from a source checkout".format(
-        name, root
+    msg = (
+        "{} not found under {}/glidein_scripts or condor_config.d: run --ship from a source checkout".format(
+            name, root
+        )
     )
     raise ConfigError(msg)
 
 
-def ship(package_dir: str, directory: str, side: str) -> list:
+def ship(package_dir: str, directory: str, side: str) -> List[str]:
     """Write the glidein's files and files.xml into ``directory``; return the names written."""
     from ..frontend.render import GLIDEIN_FILES, files_xml
 
@@ -75,7 +78,7 @@ def ship(package_dir: str, directory: str, side: str) -> list:
     with open(os.path.join(directory, FILES_XML + ".tmp"), "w", encoding="utf-8") as handle:
         handle.write(files_xml(directory, side))
     os.replace(os.path.join(directory, FILES_XML + ".tmp"), os.path.join(directory, FILES_XML))
-    return written + [FILES_XML]
+    return [*written, FILES_XML]
 
 
 def run(args: argparse.Namespace) -> int:

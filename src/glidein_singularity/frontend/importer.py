@@ -144,7 +144,11 @@ class _Importer:
     ) -> tuple[Any, tuple[Any, ...]]:
         """The global settings and the named items (groups or entries) of a frontend or factory XML."""
         values = self.settings_values(
-            root.find("attrs"), "global attrs", fields, flags if global_flags is None else global_flags, defaults
+            root.find("attrs"),
+            "global attrs",
+            fields,
+            flags if global_flags is None else global_flags,
+            defaults,
         )
         items = []
         for element in root.findall(path):

@@ -43,9 +43,9 @@ from .config import (
 __all__ = [
     "FACTORY_FLAGS",
     "FACTORY_GLOBAL_FLAGS",
-    "GWMS_MAIN_VARS_NOT_JOB_PUBLISHED",
     "FRONTEND_FLAGS",
     "GLIDEIN_FILES",
+    "GWMS_MAIN_VARS_NOT_JOB_PUBLISHED",
     "PARTS",
     "GlideinFile",
     "XmlAttr",
@@ -110,7 +110,8 @@ GWMS_MAIN_VARS_NOT_JOB_PUBLISHED = ("GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "GLI
 #: Factory-wide (global ``<attrs>``) flags: the entry flags, but never job-published where GlideinWMS
 #: refuses it.
 FACTORY_GLOBAL_FLAGS: Mapping[str, Flags] = {
-    name: (_FA if name in GWMS_MAIN_VARS_NOT_JOB_PUBLISHED else flags) for name, flags in FACTORY_FLAGS.items()
+    name: (_FA if name in GWMS_MAIN_VARS_NOT_JOB_PUBLISHED else flags)
+    for name, flags in FACTORY_FLAGS.items()
 }
 
 
@@ -273,7 +274,10 @@ def _factory(config: Config, source: str) -> str:
     entries = [{"name": e.name, "attrs": entry_attrs(e.settings)} for e in factory.entries]
     template = _ENV.get_template("factory.xml.j2")
     return template.render(
-        source=source, global_attrs=entry_attrs(factory.global_settings, factory_wide=True), files=files, entries=entries
+        source=source,
+        global_attrs=entry_attrs(factory.global_settings, factory_wide=True),
+        files=files,
+        entries=entries,
     )
 
 

@@ -628,7 +628,9 @@ def recover_factory_values(config: Mapping[str, str], work_dir: str) -> Tuple[Di
             if value != current:
                 notes.append(
                     '{} is "{}" as the factory set it ({} {}), not "{}" as found in glidein_config '
-                    "(GlideinWMS's singularity_setup.sh writes any)".format(key, value, consts_key, name, current)
+                    "(GlideinWMS's singularity_setup.sh writes any)".format(
+                        key, value, consts_key, name, current
+                    )
                 )
                 recovered[key] = value
             break

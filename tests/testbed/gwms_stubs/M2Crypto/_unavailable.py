@@ -3,6 +3,7 @@
 
 def unavailable(name):
     def call(*args, **kwargs):
-        raise NotImplementedError("M2Crypto stand-in: {} is not available in the test bed".format(name))
+        msg = "M2Crypto stand-in: {} is not available in the test bed".format(name)
+        raise NotImplementedError(msg)
 
     return call
