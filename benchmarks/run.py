@@ -299,9 +299,10 @@ def prepare_launch(s: Any, job_ad: str, machine_ad: str, glidein_config: str) ->
         sandbox = f"{EXECUTE}/bench_{name}"
         s.run(["rm", "-rf", sandbox])
         s.run(["install", "-d", "-o", USER, "-g", USER, "-m", "700", sandbox])
-        s.write(f"{sandbox}/.job.ad", job_ad, owner=USER)
-        s.write(f"{sandbox}/.machine.ad", machine_ad, owner=USER)
-        s.write(f"{sandbox}/.machine.ad.true", true_ad + "\n", owner=USER)
+        # as a root-started starter leaves them: the job user cannot have written the machine ad
+        s.write(f"{sandbox}/.job.ad", job_ad)
+        s.write(f"{sandbox}/.machine.ad", machine_ad)
+        s.write(f"{sandbox}/.machine.ad.true", true_ad + "\n")
         sandboxes[name] = sandbox
 
     env_wrap = _wrapper_env(sandboxes["wrap"], ".machine.ad", glidein_config)

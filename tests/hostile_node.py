@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from glidein_singularity.plan import DEFAULT_BINDS
+from tests.starter_files import starter_wrote
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "hostile" / "cases"
@@ -32,7 +33,7 @@ exit 0
 CHIRP = """#!/bin/sh
 echo pwned > "{node}/pwned"
 """
-NODE_CONFIG = "CVMFS_MOUNT_DIR @NODE@/cvmfs\nGS_WRAPPER_FAILURE_SLEEP 0\n"
+NODE_CONFIG = "CVMFS_MOUNT_DIR @NODE@/cvmfs\nGS_WRAPPER_FAILURE_SLEEP 0\nGS_FAILURE_MARKER @NODE@/marker\n"
 VICTIM = "precious\n"
 
 
@@ -128,6 +129,8 @@ class Node:
                 filler = "x" * pad["bytes"]
                 text += "".join('Pad{} = "{}"\n'.format(i, filler) for i in range(pad["attributes"]))
             self._write(sandbox / target, text)
+            if target == ".machine.ad" and not (self.case / "machine_by_job").exists():
+                starter_wrote(sandbox / target)
 
     # --- inputs and expectations --------------------------------------------------------------------
     @property

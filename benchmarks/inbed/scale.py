@@ -3,8 +3,9 @@
 Cases: a typical job (20-attribute job ad, 3-entry images dictionary) and the scale case (500-attribute
 job ad whose +REQUIRED_OS matches only the last of 1,000 dictionary entries, 50 job environment
 variables). For each case it times, over many iterations after a warm-up: parsing the two ad texts
-(``classad.parse_ad`` with the wrapper's evaluator) and planning (``job_set_names``,
-``NodeSettings.from_sources`` and ``plan``, as the wrapper calls them). Host paths are answered by a fake
+(``classad.parse_ad`` with the wrapper's evaluator) and planning (``inputs.assemble`` and ``plan``,
+as the wrapper calls them, with the environment the starter would give:
+``inputs.starter_environment``). Host paths are answered by a fake
 probe (every path under /cvmfs, /etc and the sandbox exists), so no file system noise is measured.
 Prints ``{case: {"parse_ms": [...], "plan_ms": [...]}}`` as JSON.
 """
@@ -71,7 +72,8 @@ def main(argv):
     sys.path.insert(0, argv[1])
     from glidein_singularity.ads import classad_evaluator
     from glidein_singularity.classad import parse_ad
-    from glidein_singularity.plan import LaunchPlan, NodeSettings, PathInfo, Paths, job_set_names, plan
+    from glidein_singularity.inputs import assemble, starter_environment
+    from glidein_singularity.plan import LaunchPlan, PathInfo
 
     def probe(path):
         if path.startswith(("/cvmfs", "/etc/", SANDBOX)):
@@ -96,10 +98,9 @@ def main(argv):
             job_ad = parse_ad(job_text, classad_evaluator())
             machine_ad = parse_ad(machine_text, classad_evaluator())
             t1 = time.perf_counter()
-            job_set = sorted(job_set_names(job_ad))
-            settings = NodeSettings.from_sources(machine_ad, {}, environ, job_set)
-            paths = Paths(SANDBOX, SANDBOX, SANDBOX, environ["_CONDOR_WRAPPER_ERROR_FILE"], probe)
-            result = plan(job_ad, machine_ad, settings, environ, ["/bin/true"], paths)
+            starter = starter_environment(job_ad, environ, SANDBOX, environ["_CONDOR_WRAPPER_ERROR_FILE"])
+            inputs = assemble(job_ad, machine_ad, True, starter, ["/bin/true"], SANDBOX, probe, None, {})
+            result = inputs.plan()
             t2 = time.perf_counter()
             if not isinstance(result, LaunchPlan):
                 sys.stderr.write("{}: refused: {}\n".format(name, result.message))

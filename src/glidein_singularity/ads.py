@@ -89,6 +89,7 @@ def _build(ad: Ad, module: "Any") -> "Any":
     return result
 
 
-def load_ad(path: str, what: str = "ad") -> Ad:
-    """Read and parse an ad file; non-literal values are evaluated lazily with the bindings if present."""
-    return parse_ad(read_ad_text(path, what), classad_evaluator())
+def load_ad(path: str, what: str = "ad", bindings: bool = True) -> Ad:
+    """Read and parse an ad file; non-literal values are evaluated lazily with the bindings if present
+    (``bindings=False``: they stay ``Expr``, as in the job wrapper, whose python runs with ``-S``)."""
+    return parse_ad(read_ad_text(path, what), classad_evaluator() if bindings else None)

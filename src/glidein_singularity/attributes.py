@@ -52,6 +52,10 @@ _GWMS_SET = ("startd", "job_env", "glidein_config")  # GlideinWMS ``advertise``:
 _STARTD = ("startd", "glidein_config")
 _MODES = "unprivileged, privileged, fakeroot"
 _DUP = "Same value as {}; kept for GlideinWMS compatibility."
+_NO_ENV = (
+    "The job wrapper reads it from the machine ad and glidein_config only, never from its environment (a "
+    "job can set any variable there); GlideinWMS's wrapper reads its environment first."
+)
 
 
 def _twin(name: str, of: str, values: str, type_: str = "S") -> Attribute:
@@ -367,7 +371,9 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         (),
         "",
         "Where CVMFS is mounted on the host (cvmfsexec); /cvmfs paths of images, binds and the OSG binary "
-        "are translated to it outside the container. The environment wins over glidein_config.",
+        "are translated to it outside the container. For the startup script the environment wins over "
+        "glidein_config.",
+        _NO_ENV,
     ),
     # --- runtime discovery -------------------------------------------------------------------------
     Attribute(
@@ -475,6 +481,7 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         (),
         "",
         "Exactly `1` forces --pid off (GS_PID_NAMESPACES=False) without trying it.",
+        _NO_ENV,
     ),
     Attribute(
         "GLIDEIN_CONTAINER_ENV",
@@ -484,6 +491,7 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         (),
         "",
         "Environment policy of the container launch; clearall/clear add --cleanenv.",
+        _NO_ENV,
     ),
     Attribute(
         "GLIDEIN_CONTAINER_ENV_CLEARLIST",
@@ -503,6 +511,83 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "",
         "Time limit of the validation container run (a first CVMFS image mount can be slow).",
         "New: GlideinWMS has no limit.",
+    ),
+    # --- the job wrapper and the prepare-job hook ---------------------------------------------------
+    Attribute(
+        "GS_WRAPPER_FAILURE_SLEEP",
+        "factory/frontend",
+        "seconds, at most 3600",
+        "600",
+        (),
+        "",
+        "How long the job wrapper keeps a slot busy after a node-side failure (so a broken node does not "
+        "eat the queue); a job's own mistake waits at most 10 s.",
+        "New.",
+    ),
+    Attribute(
+        "GS_FAILURE_MARKER",
+        "factory/frontend",
+        "file path",
+        "",
+        (),
+        "",
+        "Counter file of consecutive node-side wrapper failures, read by the health probe (quarantine); "
+        "empty: nothing is counted.",
+        "New.",
+    ),
+    Attribute(
+        "GS_WRAPPER_VERBOSE",
+        "factory/frontend",
+        "1 to enable",
+        "",
+        (),
+        "",
+        "Exactly `1`: the job wrapper prints the plan's reasons to the job's stderr.",
+        "New.",
+    ),
+    Attribute(
+        "GS_SHARED_FS_ROOTS",
+        "factory/frontend",
+        "comma list of directories",
+        "",
+        ("startd", "glidein_config"),
+        "S",
+        "Shared file systems whose jobs (should_transfer_files = NO) may run in their own directory, bound "
+        "at the same path; never one that holds or is inside the glidein or execute directory. Empty: "
+        "such jobs are refused (held by the prepare-job hook).",
+        "GlideinWMS binds such a job's directory, whatever it is, at /srv.",
+    ),
+    Attribute(
+        "GS_JOB_FAULT_RETRIES",
+        "factory/frontend",
+        "integer",
+        "2",
+        (),
+        "",
+        "Starts a job may use up on its own mistakes (its image is missing...) before the job wrapper stops "
+        "requeueing it; with the prepare-job hook such jobs are held at once.",
+        "New: GlideinWMS requeues such jobs for ever.",
+    ),
+    Attribute(
+        "GS_PREPARE_JOB_HOOK",
+        "glidein",
+        "true, false",
+        "",
+        ("startd",),
+        "C",
+        "Whether our prepare-job hook runs for this slot's jobs (STARTER_JOB_HOOK_KEYWORD = GS); the START "
+        "term lets jobs with loader or shell start-up variables in only then.",
+        "New.",
+    ),
+    Attribute(
+        "GS_GLIDEIN_CONFIG_FILE",
+        "glidein",
+        "file path",
+        "",
+        ("startd",),
+        "S",
+        "The glidein_config the job wrapper reads when the starter (not the job) wrote the machine ad.",
+        "New.",
     ),
 )
 

@@ -25,8 +25,9 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
    ``GS_OVERLAY`` not true) only targets present in the image*.
 6. Environment policy ``GLIDEIN_CONTAINER_ENV``; the job's own ``Environment`` is always preserved*;
    ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*, and the job's ``PATH`` and loader
-   variables (``LOADER_VARS``) reach the job inside only, never the runtime process*. What the job set
-   is judged by ``job_set_names`` (wider than our own reading of ``Environment``).
+   variables (``host_unsafe``) reach the job inside only, never the runtime process*; no
+   ``APPTAINER*``/``SINGULARITY*`` variable of the host reaches the runtime*. What the job set is read
+   exactly as HTCondor's starter reads it (``jobenv``), and no setting comes from the environment*.
 7. When the wrapper-error file is in the sandbox, the container starts ``/bin/sh -c 'rm -f -- "$0" &&
    exec "$@"' /srv/<error file> <job argv>``: the wrapper writes the file before exec, so if the runtime
    dies before the job starts HTCondor finds it and requeues the job*.
@@ -50,6 +51,7 @@ from .images import (
     parse_restrictions,
     select_image,
 )
+from .jobenv import read_job_environment
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,9 +86,11 @@ __all__ = [
     "PathInfo",
     "Paths",
     "Refusal",
-    "job_environment",
-    "job_set_names",
+    "host_unsafe",
+    "loader_unsafe",
     "plan",
+    "runtime_owned",
+    "shell_unsafe",
     "split_options",
 ]
 
@@ -105,9 +109,8 @@ INSIDE_DIR = "/srv"
 #: TMPDIR inside (a sandbox sub-directory: on disk, cleaned with the sandbox, not transferred back).
 TMP_SUBDIR = ".gs_tmp"
 INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
-#: Set inside every container we start; seeing it (not set by the job) means "do not wrap again".
+#: Set inside every container we start (for the job's information).
 INSIDE_MARKER = "GS_IN_CONTAINER"
-INSIDE_MARKERS = ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", INSIDE_MARKER)
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
 #: The same, when the wrapper had to make the job directory searchable for the starter (see
 #: ``Paths.reveal_sandbox``): ``$1`` is the directory's original mode, restored before the job starts.
@@ -138,13 +141,37 @@ PATH_VARS = (
 )
 TMP_VARS = ("TMP", "TEMP", "TEMPDIR", "OSG_WN_TMP")
 CLEARED_PATHS = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
-#: Variables that make the dynamic loader or libc load files: when the job sets them they reach the
-#: job inside the container, never the runtime process outside (whatever the environment policy).
-LOADER_VARS = ("LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "LOCPATH", "GCONV_PATH")
+#: Variables that make the dynamic loader or libc load files (glibc's list of variables it ignores in
+#: secure-execution mode, plus every ``LD_*`` and ``MALLOC_*``): see ``loader_unsafe``.
+LOADER_PREFIXES = ("LD_", "MALLOC_")
+LOADER_VARS = (
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TZDIR",
+)
+#: Variables that make a shell run code at start-up, before a wrapper's first line: see ``shell_unsafe``.
+SHELL_PREFIXES = ("BASH_FUNC_",)
+SHELL_VARS = ("BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "BASH_XTRACEFD", "CDPATH", "GLOBIGNORE")
+#: Apptainer/Singularity configuration variables (``runtime_owned``), and those only passed inside.
+RUNTIME_PREFIXES = ("APPTAINER", "SINGULARITY")
+INSIDE_ENV_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
+#: The starter's own per-job cache directory for the runtime (kept: it is the job's scratch directory).
+RUNTIME_CACHE_VARS = ("APPTAINER_CACHEDIR", "SINGULARITY_CACHEDIR")
+#: A directory every Apptainer/Singularity container has at its root and a host does not: seeing it
+#: means the wrapper already runs inside a container (the job cannot create it; an environment
+#: variable such as APPTAINER_CONTAINER could come from the job).
+CONTAINER_ROOT_MARK = "/.singularity.d"
 #: URI schemes of images the runtime fetches; anything else (``instance://`` joins a running container
 #: of the same user) is refused.
 IMAGE_SCHEMES = ("docker", "oras", "library", "shub", "http", "https")
-PROTECTED_PREFIXES = ("APPTAINER_", "SINGULARITY_", "APPTAINERENV_", "SINGULARITYENV_")
 ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
 GWMS_SET = (
     "GLIDEIN_Proxy_URL",
@@ -183,6 +210,9 @@ OSG_SET = (
     "X509_USER_PROXY",
 )
 DEFAULT_FAILURE_SLEEP = 600
+#: Starts a job may use up on its own mistakes (a missing own image...) before the wrapper stops
+#: requeueing it (the prepare-job hook holds such jobs at once).
+DEFAULT_JOB_FAULT_RETRIES = 2
 #: The image-source lists (``sources.SETTINGS``; spelled here so the module is imported only when set).
 SOURCE_SETTINGS = (
     "GS_ALLOWED_IMAGE_SOURCES",
@@ -190,8 +220,6 @@ SOURCE_SETTINGS = (
     "GS_ENTRY_ALLOWED_IMAGE_SOURCES",
     "GS_ENTRY_DENIED_IMAGE_SOURCES",
 )
-#: Environment names the wrapper reads as node facts (besides the settings): a job must not set them.
-WRAPPER_ENV_NAMES = ("GS_GLIDEIN_CONFIG", "GS_WRAPPER_VERBOSE", "PATH")
 
 
 class PathInfo(Record):
@@ -210,6 +238,11 @@ class PathInfo(Record):
 class Paths(Record):
     """Where the job is: the starter's directories and a probe for host paths (the only facts source).
 
+    ``scratch_dir`` is the starter's job sandbox (``_CONDOR_SCRATCH_DIR``): the only directory mounted at
+    /srv. ``cwd`` is where the starter started the wrapper (the sandbox, or the job's ``Iwd`` with
+    ``should_transfer_files = NO``). ``protected``: directories no bind may hold (the glidein's own
+    directory); the execute directory that holds every job's sandbox is always added.
+
     ``reveal_sandbox``: "" normally; else the job directory's original mode (octal text, e.g. "0700").
     The starter checks the wrapper-error file with credentials that cannot search the job directory (a
     root-started EP whose jobs run as other users: HTCondor 23.9's starter looks with euid ``condor`` and
@@ -217,13 +250,22 @@ class Paths(Record):
     before it relies on the file, and the container launcher restores this mode before the job starts.
     """
 
-    __slots__ = _fields = ("cwd", "scratch_dir", "job_iwd", "error_file", "probe", "reveal_sandbox")
+    __slots__ = _fields = (
+        "cwd",
+        "scratch_dir",
+        "job_iwd",
+        "error_file",
+        "probe",
+        "reveal_sandbox",
+        "protected",
+    )
     cwd: "Optional[str]"
     scratch_dir: "Optional[str]"
     job_iwd: "Optional[str]"
     error_file: "Optional[str]"
     probe: "Callable[[str], PathInfo]"
     reveal_sandbox: str
+    protected: "Tuple[str, ...]"
 
     def __init__(
         self,
@@ -233,8 +275,9 @@ class Paths(Record):
         error_file: "Optional[str]",
         probe: "Callable[[str], PathInfo]",
         reveal_sandbox: str = "",
+        protected: "Tuple[str, ...]" = (),
     ) -> None:
-        Record.__init__(self, cwd, scratch_dir, job_iwd, error_file, probe, reveal_sandbox)
+        Record.__init__(self, cwd, scratch_dir, job_iwd, error_file, probe, reveal_sandbox, tuple(protected))
 
 
 class LaunchPlan(Record):
@@ -359,20 +402,24 @@ def _describe(value: "Optional[Value]") -> str:
 
 
 _SETTINGS = (
-    # (field, name, sources in order: a = machine ad, g = glidein_config, e = environment), default
-    ("images_dict", "SINGULARITY_IMAGES_DICT", "age", ""),
-    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "age", ""),
-    ("glidein_required_os", "GLIDEIN_REQUIRED_OS", "age", "any"),
-    ("bindpath", "GLIDEIN_SINGULARITY_BINDPATH", "age", ""),
-    ("bindpath_default", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "age", ""),
-    ("opts", "GLIDEIN_SINGULARITY_OPTS", "age", ""),
-    ("container_env", "GLIDEIN_CONTAINER_ENV", "ega", ""),
-    ("container_env_clearlist", "GLIDEIN_CONTAINER_ENV_CLEARLIST", "ega", ""),
-    ("cvmfs_mount_dir", "CVMFS_MOUNT_DIR", "eg", ""),
-    ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ega", ""),
-    ("failure_sleep", "GS_WRAPPER_FAILURE_SLEEP", "eg", str(DEFAULT_FAILURE_SLEEP)),
-    ("failure_marker", "GS_FAILURE_MARKER", "eg", ""),
-    # image-source policy: admin settings only (never the environment, which the job shares)
+    # (field, name, sources in order: a = machine ad, g = glidein_config), default. Never the job's
+    # environment: the job can set any variable there (see ``jobenv``), so no setting is read from it.
+    ("images_dict", "SINGULARITY_IMAGES_DICT", "ag", ""),
+    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "ag", ""),
+    ("glidein_required_os", "GLIDEIN_REQUIRED_OS", "ag", "any"),
+    ("bindpath", "GLIDEIN_SINGULARITY_BINDPATH", "ag", ""),
+    ("bindpath_default", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "ag", ""),
+    ("opts", "GLIDEIN_SINGULARITY_OPTS", "ag", ""),
+    ("container_env", "GLIDEIN_CONTAINER_ENV", "ag", ""),
+    ("container_env_clearlist", "GLIDEIN_CONTAINER_ENV_CLEARLIST", "ag", ""),
+    ("cvmfs_mount_dir", "CVMFS_MOUNT_DIR", "ag", ""),
+    ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ag", ""),
+    ("failure_sleep", "GS_WRAPPER_FAILURE_SLEEP", "ag", str(DEFAULT_FAILURE_SLEEP)),
+    ("failure_marker", "GS_FAILURE_MARKER", "ag", ""),
+    ("verbose", "GS_WRAPPER_VERBOSE", "ag", ""),
+    ("shared_fs_roots", "GS_SHARED_FS_ROOTS", "ag", ""),
+    ("job_fault_retries", "GS_JOB_FAULT_RETRIES", "ag", str(DEFAULT_JOB_FAULT_RETRIES)),
+    # image-source policy
     ("allowed_sources", SOURCE_SETTINGS[0], "ag", ""),
     ("denied_sources", SOURCE_SETTINGS[1], "ag", ""),
     ("entry_allowed_sources", SOURCE_SETTINGS[2], "ag", ""),
@@ -381,11 +428,9 @@ _SETTINGS = (
 
 
 #: The wrapper's own node variables: never passed on to the runtime (nor so into the container).
-NODE_ONLY_VARS = ("GS_GLIDEIN_CONFIG", "GS_FAILURE_MARKER", "GS_WRAPPER_FAILURE_SLEEP")
-#: Every environment name whose value the wrapper would trust if the job had not set it.
-SENSITIVE_NAMES = frozenset(
-    [row[1] for row in _SETTINGS if "e" in row[2]] + list(INSIDE_MARKERS) + list(WRAPPER_ENV_NAMES)
-)
+NODE_ONLY_VARS = ("GS_GLIDEIN_CONFIG", "GS_FAILURE_MARKER", "GS_WRAPPER_FAILURE_SLEEP", "GS_WRAPPER_VERBOSE")
+#: Every setting's name (what a forged machine ad file must not choose: see ``inputs``).
+SETTING_NAMES = tuple(row[1] for row in _SETTINGS)
 
 
 class NodeSettings(Record):
@@ -404,6 +449,9 @@ class NodeSettings(Record):
     disable_pid_namespaces: str
     failure_sleep: str
     failure_marker: str
+    verbose: str
+    shared_fs_roots: str
+    job_fault_retries: str
     allowed_sources: str
     denied_sources: str
     entry_allowed_sources: str
@@ -418,15 +466,8 @@ class NodeSettings(Record):
         Record.__init__(self, *(values.get(row[0], row[3]) for row in _SETTINGS), tuple(reasons))
 
     @classmethod
-    def from_sources(
-        cls,
-        machine_ad: "Optional[Ad]",
-        glidein_config: "Mapping[str, str]",
-        environ: "Mapping[str, str]",
-        job_env_names: "Iterable[str]" = (),
-    ) -> "NodeSettings":
-        """Collect the settings; a variable the job set in its own ``Environment`` is never trusted."""
-        job_set = frozenset(job_env_names)
+    def from_sources(cls, machine_ad: "Optional[Ad]", glidein_config: "Mapping[str, str]") -> "NodeSettings":
+        """Collect the settings from the machine ad and glidein_config (never from the environment)."""
         reasons: List[str] = []
         values: Dict[str, str] = {}
         for field, name, sources, default in _SETTINGS:
@@ -441,15 +482,6 @@ class NodeSettings(Record):
                         )
                 elif source == "g" and name in glidein_config:
                     found = glidein_config[name]
-                elif source == "e" and name in environ:
-                    if name in job_set:
-                        reasons.append(
-                            "ignored {} from the environment: the job set it in its own Environment".format(
-                                name
-                            )
-                        )
-                        continue
-                    found = environ[name]
                 if found is not None:
                     break
             values[field] = default if found is None else found
@@ -470,114 +502,37 @@ class NodeSettings(Record):
         return SourcePolicy.from_settings(dict(zip(SOURCE_SETTINGS, texts)))
 
 
-# --- the job's own environment ---------------------------------------------------------------------
+# --- which variables may act on the host ------------------------------------------------------------
 
 
-def _parse_env_v2(text: str) -> "List[Tuple[str, str]]":
-    """HTCondor's "new" environment syntax: blank-separated NAME=value, single quotes, '' for a quote."""
-    items: List[Tuple[str, str]] = []
-    token: List[str] = []
-    quoted = started = False
-    pos, end = 0, len(text)
-    while pos < end:
-        char = text[pos]
-        if quoted:
-            if char == "'":
-                if pos + 1 < end and text[pos + 1] == "'":
-                    token.append("'")
-                    pos += 2
-                    continue
-                quoted = False
-            else:
-                token.append(char)
-        elif char == "'":
-            quoted = started = True
-        elif char in " \t\r\n":
-            if started:
-                items.append(_split_assignment("".join(token)))
-            token, started = [], False
-        else:
-            token.append(char)
-            started = True
-        pos += 1
-    if quoted:
-        msg = "unterminated single quote"
-        raise ValueError(msg)
-    if started:
-        items.append(_split_assignment("".join(token)))
-    return items
+def loader_unsafe(name: str) -> bool:
+    """Whether ``name`` makes the dynamic loader or libc load or run files (glibc's "unsecure" list).
 
-
-def _split_assignment(token: str) -> "Tuple[str, str]":
-    name, equals, value = token.partition("=")
-    if not equals or not name:
-        msg = "{!r} is not NAME=value".format(token)
-        raise ValueError(msg)
-    return name, value
-
-
-def job_environment(job_ad: "Ad") -> "Tuple[Dict[str, str], Tuple[str, ...]]":
-    """Return the job's own variables (``Environment``, else old-syntax ``Env``) and parse warnings."""
-    warnings: List[str] = []
-    result: Dict[str, str] = {}
-    value = job_ad.get("Environment")
-    if isinstance(value, str):
-        try:
-            result.update(_parse_env_v2(value))
-        except ValueError as exc:
-            warnings.append(
-                "the job's Environment cannot be read ({}): its variables are ignored".format(exc)
-            )
-        return result, tuple(warnings)
-    if value is not None and value is not UNDEFINED:
-        warnings.append("the job's Environment is {}, not a string: ignored".format(_describe(value)))
-    old = job_ad.get("Env")
-    if isinstance(old, str):
-        for item in old.split(";"):
-            if item.strip():
-                name, equals, text = item.partition("=")
-                if equals and name:
-                    result[name] = text
-                else:
-                    warnings.append("the job's Env item {!r} is not NAME=value: ignored".format(item))
-    return result, tuple(warnings)
-
-
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-
-
-def _mentioned_names(text: str) -> "Set[str]":
-    """Every maximal run of name characters written right before an ``=`` (a superset of the names)."""
-    names = set()
-    pos = text.find("=")
-    while pos != -1:
-        start = pos
-        while start > 0 and text[start - 1] in _NAME_CHARS:
-            start -= 1
-        if start < pos:
-            names.add(text[start:pos])
-        pos = text.find("=", pos + 1)
-    return names
-
-
-def job_set_names(job_ad: "Ad") -> "FrozenSet[str]":
-    """Names the job may have set in its environment: never trust the environment's value of these.
-
-    HTCondor's reading of ``Environment``/``Env`` and ours could differ, so this is deliberately wider
-    than ``job_environment``: every ``NAME=`` written anywhere in either attribute counts, and when
-    either is not a plain string (an expression HTCondor evaluates) every setting name counts.
+    Such a variable never reaches the runtime process on the host, whoever set it; the job's own value
+    reaches the job inside the container.
     """
-    names = set(job_environment(job_ad)[0])
-    for attribute in ("Environment", "Env"):
-        if attribute not in job_ad:
-            continue
-        value = job_ad.get(attribute)
-        if not isinstance(value, str) and value is not UNDEFINED:
-            names.update(SENSITIVE_NAMES)
-        names.update(_mentioned_names(job_ad.raw(attribute) or ""))
-        if isinstance(value, str):
-            names.update(_mentioned_names(value))
-    return frozenset(names)
+    return name.startswith(LOADER_PREFIXES) or name in LOADER_VARS
+
+
+def shell_unsafe(name: str) -> bool:
+    """Whether ``name`` makes a POSIX shell or bash run code at start-up (``BASH_ENV``, ``BASH_FUNC_*``)."""
+    return name.startswith(SHELL_PREFIXES) or name in SHELL_VARS
+
+
+def host_unsafe(name: str) -> bool:
+    """Whether a job's ``name`` would act on our own programs on the host before any of our code runs.
+
+    The prepare-job hook moves such variables out of the environment the starter gives the job wrapper
+    (they still reach the job inside its container); the START term keeps jobs that set them off slots
+    without the hook.
+    """
+    return loader_unsafe(name) or shell_unsafe(name)
+
+
+def runtime_owned(name: str) -> bool:
+    """Whether ``name`` configures Apptainer/Singularity itself (never passed to the runtime from the
+    host environment, except the starter's cache directory; ``*ENV_*`` variables only act inside)."""
+    return name.startswith(RUNTIME_PREFIXES) and not name.startswith(INSIDE_ENV_PREFIXES)
 
 
 # --- small helpers ---------------------------------------------------------------------------------
@@ -609,6 +564,15 @@ def _policy_words(text: str) -> "FrozenSet[str]":
             raise ConfigError(msg)
         words.add(word)
     return frozenset(words or ("clearpaths",))
+
+
+_IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_IDENTIFIER_CHARS = _IDENTIFIER_START | frozenset("0123456789")
+
+
+def _is_identifier(name: str) -> bool:
+    """A POSIX shell variable name (others are dropped from the environment by /bin/sh)."""
+    return bool(name) and name[0] in _IDENTIFIER_START and all(char in _IDENTIFIER_CHARS for char in name)
 
 
 def _has_control(text: str) -> bool:
@@ -663,11 +627,35 @@ def plan(
     """Decide how to launch the job (see the module docstring); never performs I/O itself."""
     argv = tuple(argv)
     reasons = list(settings.reasons)
-    job_env, env_warnings = job_environment(job_ad)
-    job_set = job_set_names(job_ad)
-    reasons.extend(env_warnings)
     if not argv:
         return Refusal("the wrapper got no job command (empty argv)", tuple(reasons), True)
+    reading = read_job_environment(job_ad)
+    if reading.problem is not None:
+        message = "{}; write the job's environment as a plain string (submit file: environment = ...)"
+        return Refusal(message.format(reading.problem), tuple(reasons), False, True)
+    job_env = reading.expanded(paths.scratch_dir)
+    # What HTCondor gave the process must be what we read (the differential test shows the reading is
+    # exact): a difference means the job reached the starter in a way we do not understand. A variable
+    # may only be absent: one the prepare-job hook moved out (host_unsafe), or one whose name is no
+    # shell identifier (the wrapper's /bin/sh drops those).
+    wrong = [
+        name
+        for name in reading.disagreement(environ, paths.scratch_dir)
+        if name in environ or not (host_unsafe(name) or not _is_identifier(name))
+    ]
+    if wrong:
+        message = (
+            "the job's environment as HTCondor set it differs from the job's {} for {}: refused, because "
+            "the variables the job set cannot be told from the node's"
+        ).format(reading.source or "ad", ", ".join(wrong))
+        return Refusal(message, tuple(reasons), False, True)
+    startup = sorted(name for name in job_env if shell_unsafe(name) and name in environ)
+    if startup:
+        message = (
+            "the job sets {} in its environment, which makes a shell run code before the job wrapper: set "
+            "it inside the job instead (this node has no prepare-job hook to move it into the container)"
+        ).format(", ".join(startup))
+        return Refusal(message, tuple(reasons), False, True)
 
     raw_image = job_ad.get("SingularityImage")
     job_image: Optional[str] = None
@@ -675,28 +663,25 @@ def plan(
         if raw_image:
             problem = image_syntax_problem(raw_image) or _scheme_problem(raw_image)
             if problem is not None:
-                return Refusal("the job's SingularityImage is unusable: " + problem, tuple(reasons), False)
+                message = "the job's SingularityImage is unusable: " + problem
+                return Refusal(message, tuple(reasons), False, True)
             job_image = raw_image
     elif raw_image is not None and raw_image is not UNDEFINED:
         message = "the job's SingularityImage must be a string, got {}".format(_describe(raw_image))
-        return Refusal(message, tuple(reasons), False)
+        return Refusal(message, tuple(reasons), False, True)
 
-    for marker in INSIDE_MARKERS:
-        if environ.get(marker):
-            if marker in job_set:
-                reasons.append("ignored {} set by the job's own Environment".format(marker))
-                continue
-            if job_image is not None:
-                message = (
-                    'the job names the image "{}" but this wrapper already runs inside a container ({}={})'
-                )
-                return Refusal(message.format(job_image, marker, environ[marker]), tuple(reasons), True)
-            reasons.append(
-                "already inside a container ({}={}): running the job as is, never wrapping twice".format(
-                    marker, environ[marker]
-                )
+    if paths.probe(CONTAINER_ROOT_MARK).is_dir:
+        if job_image is not None:
+            message = (
+                'the job names the image "{}" but this wrapper already runs inside a container ({} exists)'
             )
-            return _bare(argv, reasons)
+            return Refusal(message.format(job_image, CONTAINER_ROOT_MARK), tuple(reasons), True)
+        reasons.append(
+            "already inside a container ({} exists): running the job as is, never wrapping twice".format(
+                CONTAINER_ROOT_MARK
+            )
+        )
+        return _bare(argv, reasons)
 
     has_raw = machine_ad.get("HAS_SINGULARITY")
     has = _truth(has_raw) if has_raw is not None else None
@@ -747,7 +732,7 @@ def _choose_image(
     required = job_ad.get("REQUIRED_OS")
     if required is not None and required is not UNDEFINED and not isinstance(required, str):
         msg = "the job's REQUIRED_OS must be a string, got {}".format(_describe(required))
-        raise _Fail(msg, requeue=False)
+        raise _Fail(msg, requeue=False, job_caused=True)
     try:
         choice = select_image(
             parse_images_dict(settings.images_dict),
@@ -780,12 +765,16 @@ def _container(
     if not runtime.startswith("/") or _has_control(runtime):
         msg = "SINGULARITY_PATH {!r} is not an absolute path".format(runtime)
         raise _Fail(msg)
-    sandbox = paths.cwd or paths.scratch_dir
+    sandbox = paths.scratch_dir
     if not sandbox or not sandbox.startswith("/"):
-        raise _Fail("no absolute job directory (working directory and _CONDOR_SCRATCH_DIR both unknown)")
+        raise _Fail("no absolute job directory (_CONDOR_SCRATCH_DIR is unset)")
     if "," in sandbox or ":" in sandbox or _has_control(sandbox):
         msg = "the job directory {!r} cannot be given to --home (it contains ',' or ':')".format(sandbox)
         raise _Fail(msg)
+    real_sandbox = probe(sandbox).realpath or sandbox
+    # Other jobs' sandboxes (the execute directory) and the glidein's own directory never enter.
+    protected = (*paths.protected, real_sandbox.rsplit("/", 1)[0] or "/")
+    workdir = _shared_fs_workdir(paths, real_sandbox, settings, protected, reasons)
     try:
         restrictions = parse_restrictions(settings.image_restrictions or None)
     except ConfigError as exc:
@@ -795,14 +784,22 @@ def _container(
     ref = _choose_image(job_ad, settings, job_image, reasons)
     problem = check_restrictions(ref, restrictions, mount_dir)
     if problem is not None:
-        raise _Fail(problem)
+        raise _Fail(problem, job_caused=job_image is not None)
     sources = settings.source_policy()
     _check_source(sources, ref, None, mount_dir, job_image is not None)
     image, image_root, in_cvmfs = _resolve_image(
         ref, sandbox, restrictions, sources, mount_dir, probe, job_image is not None, reasons
     )
 
-    options = ["exec", "--home", sandbox + ":" + INSIDE_DIR, "--pwd", INSIDE_DIR, "--contain", "--ipc"]
+    options = [
+        "exec",
+        "--home",
+        sandbox + ":" + INSIDE_DIR,
+        "--pwd",
+        workdir or INSIDE_DIR,
+        "--contain",
+        "--ipc",
+    ]
     if settings.disable_pid_namespaces.strip() == "1":
         reasons.append("no --pid: SINGULARITY_DISABLE_PID_NAMESPACES=1")
     elif _truth(machine_ad.get("GS_PID_NAMESPACES", True)) is False:
@@ -829,13 +826,14 @@ def _container(
     if not bind_cvmfs:
         reasons.append("no /cvmfs bind: the job set SingularityBindCVMFS = false")
     overlay = _truth(machine_ad.get("GS_OVERLAY", False)) is True
-    binds = _binds(settings, probe, image_root, overlay, bind_cvmfs, gpu_assigned, mount_dir, reasons)
+    binds = _binds(
+        settings, probe, image_root, overlay, bind_cvmfs, gpu_assigned, mount_dir, workdir, protected, reasons
+    )
     if binds:
         options.extend(("--bind", ",".join(binds)))
 
     outside = [sandbox]
-    real_sandbox = probe(sandbox).realpath or sandbox
-    for candidate in (real_sandbox, paths.scratch_dir, paths.job_iwd):
+    for candidate in (real_sandbox, paths.cwd, paths.job_iwd):
         if (
             candidate
             and candidate not in outside
@@ -851,7 +849,7 @@ def _container(
         reasons.append("job arguments under the job directory rewritten to {}".format(INSIDE_DIR))
     if job_argv[0].startswith("-"):
         msg = "the job executable {!r} starts with '-'".format(job_argv[0])
-        raise _Fail(msg, requeue=False)
+        raise _Fail(msg, requeue=False, job_caused=True)
 
     tail: List[str] = [image]
     message: Optional[str] = None
@@ -879,7 +877,6 @@ def _container(
     env_set, env_unset = _environment(
         environ,
         job_env,
-        job_set_names(job_ad),
         policy,
         cleanenv,
         settings,
@@ -897,6 +894,52 @@ def _container(
         message,
         (sandbox + "/" + TMP_SUBDIR,),
     )
+
+
+def _is_within(path: str, directory: str) -> bool:
+    """Whether ``path`` is ``directory`` or below it (both absolute and normalised)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _shared_fs_workdir(
+    paths: Paths,
+    real_sandbox: str,
+    settings: NodeSettings,
+    protected: "Tuple[str, ...]",
+    reasons: "List[str]",
+) -> "Optional[str]":
+    """The job's own working directory to bind, when the starter started it outside its sandbox.
+
+    With ``should_transfer_files = NO`` the starter runs the job in its ``Iwd`` on a shared file system.
+    Only directories under the admin's ``GS_SHARED_FS_ROOTS`` are bound (at the same path, as the job's
+    working directory); never one that holds or is inside the glidein directory or the execute
+    directory. Else the job is refused (its own choice: no node penalty).
+    """
+    probe = paths.probe
+    if not paths.cwd:
+        return None
+    real_cwd = probe(paths.cwd).realpath or paths.cwd
+    if _is_within(real_cwd, real_sandbox):
+        return None
+    roots = [normalize_path(item.strip()) for item in settings.shared_fs_roots.split(",") if item.strip()]
+    root = next((item for item in roots if item.startswith("/") and _is_within(real_cwd, item)), None)
+    clash = next((d for d in protected if _is_within(d, real_cwd) or _is_within(real_cwd, d)), None)
+    if root is None or clash is not None or "," in real_cwd or ":" in real_cwd or _has_control(real_cwd):
+        why = (
+            "it holds or is inside {}, which no job may see".format(clash)
+            if clash is not None and root is not None
+            else "this node runs jobs only in their scratch directory (GS_SHARED_FS_ROOTS does not list it)"
+        )
+        msg = (
+            "the job runs in {} instead of its scratch directory (should_transfer_files = NO): {}; submit "
+            "with should_transfer_files = YES".format(real_cwd, why)
+        )
+        raise _Fail(msg, job_caused=True, bare_ok=False)
+    reasons.append(
+        "the job runs in its shared-file-system directory {} (under GS_SHARED_FS_ROOTS {}): bound at the "
+        "same path".format(real_cwd, root)
+    )
+    return real_cwd
 
 
 def _scheme_problem(ref: str) -> "Optional[str]":
@@ -925,6 +968,37 @@ def _check_source(
         raise _Fail(msg, job_caused=job_named, bare_ok=False)
 
 
+def _missing_image(
+    ref: str,
+    local: str,
+    in_cvmfs: bool,
+    mount_dir: "Optional[str]",
+    probe: "Callable[[str], PathInfo]",
+    job_named: bool,
+) -> None:
+    """Raise _Fail for an image path that does not exist: the node's fault or the job's.
+
+    A dictionary or default image that is missing, or any image in a CVMFS repository whose root cannot
+    be reached (CVMFS itself is down), is the node's problem (requeued and counted). A job's own image
+    that is missing where its repository (or the job's sandbox) is fine is the job's mistake: refused
+    without a node penalty, and held by the prepare-job hook.
+    """
+    if in_cvmfs:
+        root = cvmfs_translate("/cvmfs", mount_dir).rstrip("/")
+        repository = root + "/" + local[len(root) + 1 :].split("/", 1)[0]
+        if not probe(repository).is_dir:
+            msg = 'Unable to access the image "{}": the CVMFS repository {} is not reachable on this node'
+            raise _Fail(msg.format(ref, repository))
+    if job_named:
+        msg = (
+            "the job's image \"{}\" does not exist ({} is not on this node{}): check the image's name in the "
+            "submit file"
+        ).format(ref, local, ", while its CVMFS repository is" if in_cvmfs else "")
+        raise _Fail(msg, job_caused=True, bare_ok=False)
+    msg = 'Unable to access the image "{}" ({} does not exist on this node)'.format(ref, local)
+    raise _Fail(msg)
+
+
 def _resolve_image(
     ref: str,
     sandbox: str,
@@ -943,14 +1017,13 @@ def _resolve_image(
         local = sandbox + "/" + local
     local = cvmfs_translate(normalize_path(local), mount_dir)
     info = probe(local)
-    if not info.exists:
-        msg = 'Unable to access the image "{}" ({} does not exist on this node)'.format(ref, local)
-        raise _Fail(msg)
     in_cvmfs = is_cvmfs_path(local, mount_dir)
+    if not info.exists:
+        _missing_image(ref, local, in_cvmfs, mount_dir, probe, job_named)
     real = info.realpath or local
     if "cvmfs" in restrictions and not is_cvmfs_path(real, mount_dir):
         msg = 'image "{}" resolves to {}, which is not under /cvmfs; SINGULARITY_IMAGE_RESTRICTIONS is "{}"'
-        raise _Fail(msg.format(ref, real, ",".join(sorted(restrictions))))
+        raise _Fail(msg.format(ref, real, ",".join(sorted(restrictions))), job_caused=job_named)
     _check_source(sources, ref, real, mount_dir, job_named)
     image = local
     if in_cvmfs and info.is_dir and real != local:
@@ -1003,9 +1076,12 @@ def _binds(
     bind_cvmfs: bool,
     gpu_assigned: bool,
     mount_dir: "Optional[str]",
+    workdir: "Optional[str]",
+    protected: "Tuple[str, ...]",
     reasons: "List[str]",
 ) -> "List[str]":
-    items = _bind_items(settings.bindpath, "GLIDEIN_SINGULARITY_BINDPATH")
+    items = [(workdir, "shared file system")] if workdir else []
+    items += _bind_items(settings.bindpath, "GLIDEIN_SINGULARITY_BINDPATH")
     items += _bind_items(settings.bindpath_default, "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT")
     items += [(path, "default") for path in DEFAULT_BINDS]
     if bind_cvmfs:
@@ -1030,9 +1106,19 @@ def _binds(
             if origin not in ("default", "CVMFS", "GPU"):
                 reasons.append("bind {} from {} dropped: {} is already bound".format(item, origin, target))
             continue
-        if not probe(source).exists:
+        info = probe(source)
+        if not info.exists:
             if origin not in ("default", "GPU"):
                 reasons.append("bind {} from {} dropped: {} does not exist".format(item, origin, source))
+            continue
+        real_source = info.realpath or source
+        hidden = next((d for d in protected if _is_within(d, real_source)), None)
+        if hidden is not None and origin != "shared file system":
+            reasons.append(
+                "bind {} from {} dropped: {} holds {}, which no job may see".format(
+                    item, origin, source, hidden
+                )
+            )
             continue
         if image_root is not None and not overlay:
             inside = probe(image_root.rstrip("/") + target)
@@ -1053,7 +1139,6 @@ def _binds(
 def _environment(
     environ: "Mapping[str, str]",
     job_env: "Dict[str, str]",
-    job_set: "FrozenSet[str]",
     policy: "FrozenSet[str]",
     cleanenv: bool,
     settings: NodeSettings,
@@ -1072,40 +1157,53 @@ def _environment(
         if name in environ and name not in unset:
             unset.append(name)
 
-    protected = [name for name in job_env if name.startswith(PROTECTED_PREFIXES)]
-    # names HTCondor may have set from an Environment we could not read are removed too
-    protected += sorted(
-        name
-        for name in job_set
-        if name.startswith(PROTECTED_PREFIXES) and name in environ and name not in job_env
-    )
-    for name in protected:
+    # The runtime is configured by its options only: no APPTAINER*/SINGULARITY* variable reaches it,
+    # whoever set it (the starter's per-job cache directory excepted), and none the job set reaches
+    # even the inside through *ENV_ variables.
+    by_job: List[str] = []
+    by_node: List[str] = []
+    for name in sorted(environ):
+        if runtime_owned(name):
+            if name in RUNTIME_CACHE_VARS and rewriter.lexical(environ[name]) == INSIDE_DIR:
+                continue
+            (by_job if name in job_env else by_node).append(name)
+        elif name.startswith(INSIDE_ENV_PREFIXES) and name in job_env:
+            by_job.append(name)
+    for name in by_job + by_node:
         remove(name)
-    if protected:
+    if by_job:
         reasons.append(
             "removed {} set by the job: jobs may not configure the container runtime".format(
-                ", ".join(protected)
+                ", ".join(by_job)
             )
         )
-    clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
-    # The runtime itself searches PATH on the host (e.g. nvidia-smi for --nv): never leave it empty,
-    # and never the job's own (it would run the job's programs outside the container).
-    if (clear_paths or not environ.get("PATH") or "PATH" in job_set) and environ.get("PATH") != RUNTIME_PATH:
+    if by_node:
+        reasons.append(
+            "removed {} from the runtime's environment: its options come from GLIDEIN_SINGULARITY_OPTS "
+            "only".format(", ".join(by_node))
+        )
+    # The runtime searches PATH on the host (nvidia-smi for --nv): always a fixed one, never a PATH that
+    # could be the job's (it would run the job's programs outside the container).
+    if environ.get("PATH") != RUNTIME_PATH:
         env_set["PATH"] = RUNTIME_PATH
+    clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
     if clear_paths:
         for name in CLEARED_PATHS:
             remove(name)
-    loaders = [name for name in LOADER_VARS if name in job_set and name in environ]
-    for name in loaders:
-        remove(name)  # the job's value still reaches the job: it is passed inside below
-    if loaders and not clear_paths:
+    # Loader, libc and shell start-up variables act on the runtime process itself: never passed to it.
+    # The job's own reach the job inside (below); the node's stay on the host.
+    unsafe = sorted(name for name in environ if host_unsafe(name))
+    for name in unsafe:
+        remove(name)
+    if unsafe:
         reasons.append(
-            "{} set by the job: passed into the container only, never to the runtime".format(
-                ", ".join(loaders)
+            "{} not passed to the runtime on the host{}".format(
+                ", ".join(unsafe),
+                "; the job's own values are passed into the container" if set(unsafe) & set(job_env) else "",
             )
         )
     for name in NODE_ONLY_VARS:
-        if name not in job_set:
+        if name not in job_env:
             remove(name)  # the wrapper's own settings: they name the glidein's files
     clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]
     for name in clearlist:
@@ -1144,7 +1242,7 @@ def _environment(
 
     skipped = []
     for name, value in job_env.items():
-        if name.startswith(PROTECTED_PREFIXES) or name == "HOME" or "=" in name or _has_control(name):
+        if name.startswith(RUNTIME_PREFIXES) or name == "HOME" or "=" in name or _has_control(name):
             if name == "HOME":
                 skipped.append(name)
             continue

@@ -752,13 +752,13 @@ def test_standalone_usage_errors(glidein, args, expected):
 def test_installs_job_wrapper_code_in_work_dir(glidein):
     """gs_job_wrapper.py and the probe are linked, the package copied and byte-compiled into the work
     dir, where condor_job_wrapper.sh is; the wrapper runs from there."""
-    glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER", GS_WRAPPER_FAILURE_SLEEP="0")
     glidein.run()
     entry = glidein.root / "gs_job_wrapper.py"
     package = glidein.root / "lib" / "glidein_singularity"
     wrapper = subprocess.run(
         [sys.executable, "-I", "-S", str(entry), "/bin/true"],
-        env={"PATH": str(glidein.tools), "GS_WRAPPER_FAILURE_SLEEP": "0"},
+        env={"PATH": str(glidein.tools)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -766,6 +766,7 @@ def test_installs_job_wrapper_code_in_work_dir(glidein):
     expected = (
         str(ROOT / "glidein_scripts" / "gs_job_wrapper.py"),
         str(ROOT / "glidein_scripts" / "gs-health"),
+        str(ROOT / "glidein_scripts" / "gs-prepare-job"),
         False,
         True,
         True,
@@ -775,6 +776,7 @@ def test_installs_job_wrapper_code_in_work_dir(glidein):
     assert expected == (
         os.readlink(str(entry)),
         os.readlink(str(glidein.root / "gs-health")),  # next to glidein_config, where the probe looks
+        os.readlink(str(glidein.root / "gs-prepare-job")),  # likewise the prepare-job hook
         package.is_symlink(),
         (package / "plan.py").is_file(),
         any((package / "__pycache__").glob("plan.*.pyc")),  # cached bytecode for every job launch
@@ -856,6 +858,7 @@ def test_glidein_condor_config_installed(glidein):
     glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
     proc = glidein.run()
     installed = (glidein.root / "condor_config.d" / "60-glidein-singularity.config").read_text()
+    wrapper = (ROOT / "condor_config.d" / "50-glidein-singularity-wrapper.config").read_text()
     start = (ROOT / "condor_config.d" / "60-glidein-singularity-start.config").read_text()
     health = (ROOT / "condor_config.d" / "70-glidein-singularity-health.config").read_text()
     marker = str(glidein.root / "gs-failures")
@@ -863,12 +866,13 @@ def test_glidein_condor_config_installed(glidein):
     assert "GS_LIBEXEC = {}\n".format(glidein.root) in installed
     assert "GS_GLIDEIN_CONFIG = {}\n".format(glidein.config_path) in installed
     assert "GS_FAILURE_MARKER = {}\n".format(marker) in installed
-    assert (True, True) == (start in installed, health in installed)
-    assert "USER_JOB_WRAPPER" not in installed.replace(start, "").replace(health, "")
+    assert (True, True, True) == (wrapper in installed, start in installed, health in installed)
+    # the last word on the job wrapper is GlideinWMS's condor_job_wrapper.sh, which runs ours
+    assert installed.rstrip().endswith("USER_JOB_WRAPPER = $(LOCAL_DIR)/condor_job_wrapper.sh")
 
 
 def test_glidein_condor_config_missing_snippet_fails(glidein):
-    """A gs-setup shipped without the START snippet fails as Corruption naming the file to ship."""
+    """A gs-setup shipped without the snippets fails as Corruption naming the first file to ship."""
     client = glidein.root / "client"
     client.mkdir()
     for name in ("gs-setup", "gs_job_wrapper.py"):
@@ -878,4 +882,4 @@ def test_glidein_condor_config_missing_snippet_fails(glidein):
     proc = glidein.run(launcher=client / "gs-setup", env={"GS_PACKAGE_PATH": str(ROOT / "src")})
     status, metrics, detail = glidein.result()
     assert (1, "ERROR", [("failure", "Corruption")]) == (proc.returncode, status, metrics)
-    assert "60-glidein-singularity-start.config not found next to gs-setup" in (detail or "")
+    assert "50-glidein-singularity-wrapper.config not found next to gs-setup" in (detail or "")

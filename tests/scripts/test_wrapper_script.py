@@ -17,11 +17,11 @@ import pytest
 
 from glidein_singularity.cli import main as cli_main
 from glidein_singularity.glidein_config import parse_glidein_config
-from glidein_singularity.node.wrapper import read_glidein_config
+from glidein_singularity.inputs import read_glidein_config
+from tests.starter_files import install_wrapper, starter_wrote
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "glidein_scripts" / "gs-job-wrapper"
-ENTRY = ROOT / "glidein_scripts" / "gs_job_wrapper.py"
 PYTHONS = [
     p
     for p in (os.path.expanduser("~/.pyenv/versions/3.6.15/bin/python3.6"), sys.executable)
@@ -72,6 +72,8 @@ def node(tmp_path):
     job = sandbox / "job.sh"
     job.write_text('#!/bin/sh\necho "job ran in $PWD with $*" > job.out\nexit 3\n')
     job.chmod(0o755)
+    config = "GS_WRAPPER_FAILURE_SLEEP 0\nGS_FAILURE_MARKER {}\n".format(tmp_path / "marker")
+    install_wrapper(tmp_path / "glidein", config)
     return tmp_path
 
 
@@ -86,6 +88,7 @@ def write_ads(node, job_attrs="", machine_attrs="", runtime="recorder"):
         'SINGULARITY_IMAGES_DICT = "default:{}"\n'
         "{}".format(node / runtime, node / "cvmfs" / "img", machine_attrs)
     )
+    starter_wrote(sandbox / ".machine.ad")
     return sandbox
 
 
@@ -99,12 +102,15 @@ def run_wrapper(node, sandbox, args=None, extra_env=None, python=None):
         "_CONDOR_JOB_IWD": str(sandbox),
         "_CONDOR_WRAPPER_ERROR_FILE": str(sandbox / ".job_wrapper_failure"),
         "GS_TEST_RECORD": str(node / "record"),
-        "GS_WRAPPER_FAILURE_SLEEP": "0",
-        "GS_FAILURE_MARKER": str(node / "marker"),
     }
     env.update(extra_env or {})
     argv = list(args or [str(sandbox / "job.sh"), "a b", str(sandbox / "in.txt")])
-    command = [python, "-I", "-S", str(ENTRY)] if python else [str(LAUNCHER)]
+    glidein = node / "glidein"
+    command = (
+        [python, "-I", "-S", str(glidein / "gs_job_wrapper.py")]
+        if python
+        else [str(glidein / "gs-job-wrapper")]
+    )
     return subprocess.run(
         command + argv, cwd=str(sandbox), env=env, capture_output=True, text=True, timeout=60
     )
@@ -196,14 +202,14 @@ def test_bare_plan_execs_job_and_removes_stale_error_file(node):
 
 def test_requeue_refusal_outputs(node):
     """A node-side refusal: one line in the error file and stderr, chirp, marker counted, exit 90."""
-    sandbox = write_ads(node, 'SingularityImage = "/nowhere/x.sif"\n')
-    chirp_dir = node / "bin"
-    chirp_dir.mkdir()
+    sandbox = write_ads(node, machine_attrs='SINGULARITY_IMAGES_DICT = "default:/nowhere/x.sif"\n')
+    chirp_dir = node / "condor" / "bin"
+    chirp_dir.mkdir(parents=True)
     chirp = chirp_dir / "condor_chirp"
     chirp.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "{}"\n'.format(node / "chirp"))
     chirp.chmod(0o755)
     (node / "marker").write_text("2\n")
-    result = run_wrapper(node, sandbox, extra_env={"PATH": "{}:/usr/bin:/bin".format(chirp_dir)})
+    result = run_wrapper(node, sandbox, extra_env={"_CONDOR_BIN": str(chirp_dir)})
     line = (
         'glidein-singularity job wrapper failed: Unable to access the image "/nowhere/x.sif" (/nowhere/x.sif '
         "does not exist on this node)"
@@ -213,6 +219,38 @@ def test_requeue_refusal_outputs(node):
     assert line + "\n" == (sandbox / ".job_wrapper_failure").read_text()
     assert "set_job_attr\nJobWrapperFailure\n{}\n".format(json.dumps(line)) == (node / "chirp").read_text()
     assert "3\n" == (node / "marker").read_text()
+
+
+def test_chirp_is_never_taken_from_the_jobs_path(node):
+    """condor_chirp runs outside the container: never one the job's PATH names."""
+    sandbox = write_ads(node, machine_attrs='SINGULARITY_IMAGES_DICT = "default:/nowhere/x.sif"\n')
+    evil = node / "evil"
+    evil.mkdir()
+    (evil / "condor_chirp").write_text('#!/bin/sh\necho pwned > "{}"\n'.format(node / "pwned"))
+    (evil / "condor_chirp").chmod(0o755)
+    assert 90 == run_wrapper(node, sandbox, extra_env={"PATH": "{}:/usr/bin:/bin".format(evil)}).returncode
+    assert not (node / "pwned").exists()
+
+
+def test_job_image_missing_is_requeued_without_node_penalty(node):
+    """The job's own missing image: requeued (other tries may differ), the node's marker untouched,
+    and after GS_JOB_FAULT_RETRIES starts no longer requeued (the job ends, never loops)."""
+    sandbox = write_ads(node, 'SingularityImage = "/nowhere/x.sif"\n')
+    (node / "marker").write_text("2\n")
+    result = run_wrapper(node, sandbox)
+    line = (
+        'glidein-singularity job wrapper failed: the job\'s image "/nowhere/x.sif" does not exist '
+        "(/nowhere/x.sif is not on this node): check the image's name in the submit file"
+    )
+    assert (90, "ERROR: " + line + "\n") == (result.returncode, result.stderr)
+    assert line + "\n" == (sandbox / ".job_wrapper_failure").read_text()
+    assert "2\n" == (node / "marker").read_text()
+    sandbox = write_ads(node, 'SingularityImage = "/nowhere/x.sif"\nNumJobStarts = 2\n')
+    result = run_wrapper(node, sandbox)
+    assert 90 == result.returncode
+    assert "(not requeued again: the job started 2 times; GS_JOB_FAULT_RETRIES is 2)" in result.stderr
+    assert not (sandbox / ".job_wrapper_failure").exists()
+    assert "2\n" == (node / "marker").read_text()
 
 
 def test_job_fault_refusal_is_not_requeued(node):
@@ -281,12 +319,39 @@ def test_glidein_config_next_to_entry_is_read_like_setup(tmp_path):
 
 
 def test_glidein_config_settings_used(node):
-    """Settings in GS_GLIDEIN_CONFIG reach the plan (here: no --pid)."""
+    """Settings in the glidein_config next to the wrapper reach the plan (here: no --pid); the same in
+    the environment (where the job could have put it) change nothing."""
     sandbox = write_ads(node)
-    config = node / "glidein_config"
-    config.write_text("SINGULARITY_DISABLE_PID_NAMESPACES 1\n")
-    assert 0 == run_wrapper(node, sandbox, extra_env={"GS_GLIDEIN_CONFIG": str(config)}).returncode
+    config = node / "glidein" / "glidein_config"
+    assert 0 == run_wrapper(node, sandbox, extra_env={"SINGULARITY_DISABLE_PID_NAMESPACES": "1"}).returncode
+    assert "--pid" in recorded(node)[0]
+    config.write_text(config.read_text() + "SINGULARITY_DISABLE_PID_NAMESPACES 1\n")
+    assert 0 == run_wrapper(node, sandbox).returncode
     assert "--pid" not in recorded(node)[0]
+
+
+def test_forged_machine_ad_is_not_the_nodes(node):
+    """In a glidein the job's transferred .machine.ad replaces the starter's: its facts and settings are
+    ignored for glidein_config's, and a forged HAS_SINGULARITY = false never runs the job bare."""
+    sandbox = write_ads(node)
+    config = node / "glidein" / "glidein_config"
+    config.write_text(
+        config.read_text()
+        + "HAS_SINGULARITY True\nSINGULARITY_PATH {}\nGWMS_SINGULARITY_STATUS REQUIRED\n".format(
+            node / "recorder"
+        )
+        + "SINGULARITY_IMAGE_RESTRICTIONS any\nSINGULARITY_IMAGES_DICT default:{}\n".format(
+            node / "cvmfs" / "img"
+        )
+    )
+    (sandbox / ".machine.ad").unlink()
+    (sandbox / ".machine.ad").write_text(  # written by the job's user
+        'HAS_SINGULARITY = false\nGLIDEIN_SINGULARITY_BINDPATH = "/:/host"\nSINGULARITY_PATH = "/bin/sh"\n'
+    )
+    assert 0 == run_wrapper(node, sandbox).returncode
+    args, _ = recorded(node)
+    assert str(node / "cvmfs" / "img") in args
+    assert "/:/host" not in " ".join(args)
 
 
 def test_shell_launcher_passes_shellcheck_style():

@@ -1,7 +1,8 @@
 """Shared builders for the planner tables: ads from keyword values, a fake host filesystem."""
 
 from glidein_singularity.classad import format_literal, parse_ad
-from glidein_singularity.plan import LAUNCHER_SCRIPT, NodeSettings, PathInfo, Paths, job_environment, plan
+from glidein_singularity.inputs import assemble, starter_environment
+from glidein_singularity.plan import LAUNCHER_SCRIPT, PathInfo, plan
 
 SANDBOX = "/exec/dir_1/scratch"
 RUNTIME = "/usr/bin/apptainer"
@@ -82,15 +83,15 @@ def run_plan(job=None, machine=None, settings=None, environ=None, argv=JOB_ARGV,
             files.pop(path, None)
         else:
             files[path] = entry
-    env = {"_CONDOR_SCRATCH_DIR": SANDBOX, "PATH": "/usr/bin:/bin"}
-    env.update(environ or {})
-    env = {k: v for k, v in env.items() if v is not None}
+    inherited = {"PATH": "/usr/bin:/bin"}
+    inherited.update(environ or {})
+    inherited = {k: v for k, v in inherited.items() if v is not None}
     machine_ad = make_ad(machine_attrs)
     job_ad = make_ad(job or {})
-    node = NodeSettings.from_sources(machine_ad, {}, env, job_environment(job_ad)[0])
-    if settings:
-        node = node._replace(**settings)
-    where = paths or Paths(SANDBOX, SANDBOX, SANDBOX, ERROR_FILE, make_probe(files))
+    env = starter_environment(job_ad, inherited, SANDBOX, ERROR_FILE)
+    inputs = assemble(job_ad, machine_ad, True, env, argv, SANDBOX, make_probe(files), None, {})
+    node = inputs.settings._replace(**settings) if settings else inputs.settings
+    where = paths or inputs.paths
     return plan(job_ad, machine_ad, node, env, argv, where)
 
 

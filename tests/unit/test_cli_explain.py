@@ -66,7 +66,10 @@ def test_refusal_exit_code_and_error(ads, capsys):
     code = main(_args(ads, "--format", "json"))
     data = json.loads(capsys.readouterr().out)
     assert 1 == code
-    expected = 'Unable to access the image "{0}" ({0} does not exist on this node)'.format(missing)
+    expected = (
+        "the job's image \"{0}\" does not exist ({0} is not on this node): check the image's name in the "
+        "submit file".format(missing)
+    )
     assert expected == data["error"]
     assert (False, None, []) == (data["use_container"], data["image"], data["argv"])
 

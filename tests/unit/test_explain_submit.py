@@ -20,6 +20,15 @@ OSG_DOCKER = "docker://opensciencegrid/osgvo-el9:latest"
 REMOTE_NOT_ALLOWED = (
     'the image "{}" is remote but SINGULARITY_IMAGE_RESTRICTIONS is "cvmfs" (no "remote")'.format(OSG_DOCKER)
 )
+#: The Podman entry mounts CVMFS with cvmfsexec (CVMFS_MOUNT_DIR): its wrapper runs the translated path.
+PODMAN_CVMFS = "/scratch/cvmfsexec/dist"
+
+
+def on_node(name, image):
+    """The image path the glidein ``name`` really runs (CVMFS paths translated on the Podman entry)."""
+    return PODMAN_CVMFS + image if "Podman" in name and image.startswith("/cvmfs/") else image
+
+
 PAIRS = (
     "cms @ OSG_US_Example_CE1",
     "cms @ HPC_US_Example_Podman",
@@ -120,7 +129,7 @@ def test_example_config(submit_text, expected, tmp_path, capsys):
     for name, want in expected.items():
         item = results[name]
         if want.startswith(("/", "docker://")):
-            assert (True, [], want, None) == (
+            assert (True, [], on_node(name, want), None) == (
                 item["matched"],
                 item["why_not"],
                 item["plan"]["image"],
@@ -318,7 +327,8 @@ def test_job_ad_against_candidates(tmp_path, capsys):
     )
     results = json.loads(capsys.readouterr().out)
     assert 0 == code
-    assert [CMS8, CMS8, OSG8, OSG8] == [item["plan"]["image"] for item in results]
+    expected = [on_node(name, image) for name, image in zip(PAIRS, (CMS8, CMS8, OSG8, OSG8))]
+    assert expected == [item["plan"]["image"] for item in results]
     assert results[0]["plan"]["argv"][-1] == "/srv/run.sh"
 
 

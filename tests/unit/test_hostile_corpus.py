@@ -15,35 +15,24 @@ from typing import Union
 
 import pytest
 
-from glidein_singularity.ads import read_ad_text
-from glidein_singularity.classad import parse_ad
 from glidein_singularity.errors import AdError
-from glidein_singularity.node.wrapper import find_glidein_config, make_probe
-from glidein_singularity.plan import LaunchPlan, NodeSettings, Paths, Refusal, job_set_names, plan
+from glidein_singularity.inputs import from_starter
+from glidein_singularity.plan import LaunchPlan, Refusal
 from tests.hostile_node import CORPUS, Node, case_names
 
 MAKER = CORPUS.parent / "make_corpus.py"
 
 
 def decide(node: Node) -> Union[LaunchPlan, Refusal]:
-    """Plan the case as the wrapper does (its python runs with -S: no ClassAd bindings, literals only)."""
-    environ = node.environ()
+    """Plan the case as the wrapper does: the same inputs builder, from the node's files and starter
+    environment (the wrapper's python runs with -S: no ClassAd bindings, literals only)."""
     try:
-        job_ad = parse_ad(read_ad_text(environ["_CONDOR_JOB_AD"], "job ad"))
-        job_set = job_set_names(job_ad)
-        machine_ad = parse_ad(read_ad_text(environ["_CONDOR_MACHINE_AD"], "machine ad"))
+        inputs = from_starter(
+            node.environ(), node.argv(), str(node.glidein), cwd=str(node.sandbox), bindings=False
+        )
     except AdError as exc:
         return Refusal("AdError: {}".format(exc), (), True)
-    config = find_glidein_config(environ, sorted(job_set), str(node.entry))
-    settings = NodeSettings.from_sources(machine_ad, config, environ, job_set)
-    paths = Paths(
-        str(node.sandbox),
-        environ.get("_CONDOR_SCRATCH_DIR"),
-        environ.get("_CONDOR_JOB_IWD"),
-        environ.get("_CONDOR_WRAPPER_ERROR_FILE"),
-        make_probe(),
-    )
-    return plan(job_ad, machine_ad, settings, environ, node.argv(), paths)
+    return inputs.plan()
 
 
 def test_corpus_is_large_enough():

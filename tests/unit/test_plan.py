@@ -11,7 +11,6 @@ from glidein_singularity.plan import (
     NodeSettings,
     Paths,
     Refusal,
-    job_environment,
     split_options,
 )
 from tests.unit.plan_fixtures import (
@@ -46,8 +45,14 @@ def test_default_plan_is_complete():
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "APPTAINERENV__CONDOR_SCRATCH_DIR": "/srv",
             "SINGULARITYENV__CONDOR_SCRATCH_DIR": "/srv",
+            "APPTAINERENV__CONDOR_JOB_IWD": "/srv",
+            "SINGULARITYENV__CONDOR_JOB_IWD": "/srv",
             "APPTAINERENV_TMPDIR": "/srv/.gs_tmp",
             "SINGULARITYENV_TMPDIR": "/srv/.gs_tmp",
+            "APPTAINERENV_TMP": "/srv/.gs_tmp",
+            "SINGULARITYENV_TMP": "/srv/.gs_tmp",
+            "APPTAINERENV_TEMP": "/srv/.gs_tmp",
+            "SINGULARITYENV_TEMP": "/srv/.gs_tmp",
             "APPTAINERENV_GS_IN_CONTAINER": "1",
             "SINGULARITYENV_GS_IN_CONTAINER": "1",
         },
@@ -282,10 +287,30 @@ def test_image_choice(job, machine, settings, filesystem, image):
             {},
             {},
             {},
-            'Unable to access the image "/cvmfs/x/missing.sif" (/cvmfs/x/missing.sif does not exist on '
-            "this node)",
+            'Unable to access the image "/cvmfs/x/missing.sif": the CVMFS repository /cvmfs/x is not '
+            "reachable on this node",
             True,
-            id="image-missing",
+            id="image-repository-unreachable",
+        ),
+        pytest.param(
+            {"SingularityImage": "/cvmfs/x/missing.sif"},
+            {},
+            {},
+            {"/cvmfs/x": ("dir", None)},
+            'the job\'s image "/cvmfs/x/missing.sif" does not exist (/cvmfs/x/missing.sif is not on this '
+            "node, while its CVMFS repository is): check the image's name in the submit file",
+            True,
+            id="job-image-missing",
+        ),
+        pytest.param(
+            {"SingularityImage": "./mine.sif"},
+            {"SINGULARITY_IMAGE_RESTRICTIONS": "any"},
+            {},
+            {},
+            'the job\'s image "./mine.sif" does not exist ({}/mine.sif is not on this node): check the '
+            "image's name in the submit file".format(SANDBOX),
+            True,
+            id="job-image-missing-in-sandbox",
         ),
         pytest.param(
             {},
@@ -357,18 +382,31 @@ def test_refusal_sandbox_with_colon():
 def test_refusal_no_sandbox():
     """Without a job directory there is nothing to mount at /srv."""
     result = run_plan(paths=Paths(None, None, None, None, make_probe({})))
-    expected = "no absolute job directory (working directory and _CONDOR_SCRATCH_DIR both unknown)"
+    expected = "no absolute job directory (_CONDOR_SCRATCH_DIR is unset)"
     assert (expected, True) == (result.message, result.requeue)
 
 
 def test_refusal_inside_container_with_job_image():
     """A job naming an image is never run bare, also when already inside a container."""
-    result = run_plan({"SingularityImage": SIF}, environ={"APPTAINER_CONTAINER": "/img"})
+    result = run_plan({"SingularityImage": SIF}, filesystem={"/.singularity.d": ("dir", None)})
     expected = (
-        'the job names the image "{}" but this wrapper already runs inside a container '
-        "(APPTAINER_CONTAINER=/img)"
+        'the job names the image "{}" but this wrapper already runs inside a container (/.singularity.d '
+        "exists)"
     )
     assert (expected.format(SIF), True) == (result.message, result.requeue)
+
+
+def test_inside_container_is_a_filesystem_fact():
+    """Only /.singularity.d at the root says "inside a container": no variable, whoever set it."""
+    inside = run_plan(filesystem={"/.singularity.d": ("dir", None)})
+    assert (False, JOB_ARGV) == (inside.use_container, inside.argv)
+    assert (
+        "already inside a container (/.singularity.d exists): running the job as is, never wrapping twice"
+        == inside.reasons[-1]
+    )
+    for name in ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", "GS_IN_CONTAINER"):
+        assert run_plan(environ={name: "/img"}).use_container
+        assert run_plan({"Environment": name + "=/img"}).use_container
 
 
 @pytest.mark.parametrize(
@@ -401,21 +439,6 @@ def test_refusal_inside_container_with_job_image():
             {},
             "SINGULARITY_PATH is empty: running the job without a container",
             id="no-path",
-        ),
-        pytest.param(
-            {},
-            {},
-            {"SINGULARITY_CONTAINER": "/img"},
-            "already inside a container "
-            "(SINGULARITY_CONTAINER=/img): running the job as is, never wrapping twice",
-            id="inside-site",
-        ),
-        pytest.param(
-            {},
-            {},
-            {"GS_IN_CONTAINER": "1"},
-            "already inside a container (GS_IN_CONTAINER=1): running the job as is, never wrapping twice",
-            id="inside-ours",
         ),
         pytest.param(
             {"SingularityAutoLoad": False},
@@ -451,9 +474,8 @@ def test_bare_plans(job, machine, environ, reason):
 
 def test_job_set_inside_marker_is_ignored():
     """A job cannot escape the container by setting SINGULARITY_CONTAINER in its Environment."""
-    result = run_plan({"Environment": "SINGULARITY_CONTAINER=/x"}, environ={"SINGULARITY_CONTAINER": "/x"})
+    result = run_plan({"Environment": "SINGULARITY_CONTAINER=/x"})
     assert result.use_container
-    assert "ignored SINGULARITY_CONTAINER set by the job's own Environment" in result.reasons
     assert "SINGULARITY_CONTAINER" in result.env_unset
 
 
@@ -816,7 +838,8 @@ def test_environment_policies(policy, clearlist, present, absent, unset):
     for name in absent:
         assert "APPTAINERENV_" + name not in result.env_set
     assert set(unset) <= set(result.env_unset)
-    assert "APPTAINER_BINDPATH" not in result.env_unset  # the site set it, not the job
+    # no runtime variable reaches the runtime, whoever set it: its options come from the plan only
+    assert "APPTAINER_BINDPATH" in result.env_unset
 
 
 def test_job_environment_preserved_and_protected():
@@ -843,9 +866,6 @@ def test_job_environment_preserved_and_protected():
         "removed APPTAINER_BINDPATH, SINGULARITYENV_X set by the job: jobs may not configure the container "
         "runtime" in result.reasons
     )
-    assert "ignored GLIDEIN_SINGULARITY_OPTS from the environment: the job set it in its own Environment" in (
-        result.reasons
-    )
 
 
 def test_outside_proxy_is_not_exported():
@@ -856,119 +876,61 @@ def test_outside_proxy_is_not_exported():
 
 
 @pytest.mark.parametrize(
-    ("machine", "config", "environ", "job_names", "expected", "reasons"),
+    ("machine", "config", "expected", "reasons"),
     [
-        pytest.param(
-            {}, {}, {}, (), {"glidein_required_os": "any", "failure_sleep": "600"}, (), id="defaults"
-        ),
+        pytest.param({}, {}, {"glidein_required_os": "any", "failure_sleep": "600"}, (), id="defaults"),
         pytest.param(
             {"GLIDEIN_SINGULARITY_OPTS": "-a"},
             {"GLIDEIN_SINGULARITY_OPTS": "-g"},
-            {},
-            (),
             {"opts": "-a"},
             (),
             id="machine-ad-first",
         ),
         pytest.param(
-            {},
-            {"GLIDEIN_SINGULARITY_BINDPATH": "/g"},
-            {"GLIDEIN_SINGULARITY_BINDPATH": "/e"},
-            (),
-            {"bindpath": "/g"},
-            (),
-            id="config-before-env",
+            {}, {"GLIDEIN_SINGULARITY_BINDPATH": "/g"}, {"bindpath": "/g"}, (), id="glidein-config-next"
         ),
         pytest.param(
-            {},
-            {"GLIDEIN_CONTAINER_ENV": "keepall"},
-            {"GLIDEIN_CONTAINER_ENV": "clearall"},
-            (),
-            {"container_env": "clearall"},
-            (),
-            id="env-first-for-node-vars",
-        ),
-        pytest.param(
-            {},
-            {"GLIDEIN_CONTAINER_ENV": "clearall"},
-            {"GLIDEIN_CONTAINER_ENV": "keepall"},
-            ("GLIDEIN_CONTAINER_ENV",),
-            {"container_env": "clearall"},
-            ("ignored GLIDEIN_CONTAINER_ENV from the environment: the job set it in its own Environment",),
-            id="job-set-env-ignored",
+            {}, {"GLIDEIN_CONTAINER_ENV": "keepall"}, {"container_env": "keepall"}, (), id="container-env"
         ),
         pytest.param(
             {"SINGULARITY_DISABLE_PID_NAMESPACES": 1},
             {},
-            {},
-            (),
             {"disable_pid_namespaces": "1"},
             (),
             id="int-as-text",
         ),
         pytest.param(
-            {"GLIDEIN_REQUIRED_OS": "x" * 0},
-            {},
-            {},
-            (),
-            {"glidein_required_os": ""},
-            (),
-            id="empty-string-kept",
+            {"GLIDEIN_REQUIRED_OS": "x" * 0}, {}, {"glidein_required_os": ""}, (), id="empty-string-kept"
         ),
     ],
 )
-def test_node_settings_sources(machine, config, environ, job_names, expected, reasons):
-    """Settings come from the machine ad, glidein_config or environment, never from the job."""
-    settings = NodeSettings.from_sources(make_ad(machine), config, environ, job_names)
+def test_node_settings_sources(machine, config, expected, reasons):
+    """Settings come from the machine ad, then glidein_config; never from the environment."""
+    settings = NodeSettings.from_sources(make_ad(machine), config)
     for field, value in expected.items():
         assert (field, value) == (field, getattr(settings, field))
     assert reasons == settings.reasons
 
 
+def test_no_setting_from_the_environment():
+    """Every setting's name set in the wrapper's environment (by the job or anyone) changes nothing."""
+    from glidein_singularity.plan import SETTING_NAMES
+
+    environ = dict.fromkeys(SETTING_NAMES, "/evil,keepall,1,0")
+    plain, steered = run_plan(), run_plan(environ=environ)
+    assert (plain.argv, plain.image, plain.env_set) == (steered.argv, steered.image, steered.env_set)
+    steered_by_job = run_plan({"Environment": " ".join(name + "=/evil" for name in SETTING_NAMES)})
+    assert (plain.argv, plain.image) == (steered_by_job.argv, steered_by_job.image)
+
+
 def test_node_settings_non_literal_ignored():
     """An expression in the machine ad is not used as a setting."""
-    settings = NodeSettings.from_sources(parse_ad("SINGULARITY_IMAGES_DICT = strcat(a, b)\n"), {}, {})
+    settings = NodeSettings.from_sources(parse_ad("SINGULARITY_IMAGES_DICT = strcat(a, b)\n"), {})
     assert settings.images_dict == ""
     expected = (
         "ignored SINGULARITY_IMAGES_DICT = the expression strcat(a, b) in the machine ad: not a literal",
     )
     assert expected == settings.reasons
-
-
-@pytest.mark.parametrize(
-    ("text", "expected", "warnings"),
-    [
-        pytest.param(
-            "Environment = \"A=1 B='x y' C='it''s' D=\"",
-            {"A": "1", "B": "x y", "C": "it's", "D": ""},
-            (),
-            id="v2",
-        ),
-        pytest.param('Env = "A=1;B=2"', {"A": "1", "B": "2"}, (), id="v1"),
-        pytest.param(
-            'Environment = "A=\'x"',
-            {},
-            ("the job's Environment cannot be read (unterminated single quote): its variables are ignored",),
-            id="unterminated",
-        ),
-        pytest.param(
-            'Environment = "NOVALUE"',
-            {},
-            (
-                "the job's Environment cannot be read ('NOVALUE' is not "
-                "NAME=value): its variables are ignored",
-            ),
-            id="not-assignment",
-        ),
-        pytest.param(
-            "Environment = 3", {}, ("the job's Environment is 3, not a string: ignored",), id="not-string"
-        ),
-        pytest.param("", {}, (), id="none"),
-    ],
-)
-def test_job_environment(text, expected, warnings):
-    """The job's Environment (new syntax) or Env (old syntax) is parsed exactly."""
-    assert (expected, warnings) == job_environment(parse_ad(text + "\n"))
 
 
 @pytest.mark.parametrize(

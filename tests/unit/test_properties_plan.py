@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glidein_singularity.plan import LaunchPlan, Refusal
+from glidein_singularity.plan import LaunchPlan, Refusal, shell_unsafe
 from glidein_singularity.sources import SourcePolicy
 from tests.unit.plan_fixtures import EL9, EL9_REAL, LAUNCHER, SANDBOX, SIF, run_plan
 
@@ -91,6 +91,11 @@ STEERING = st.sampled_from(
         "PATH",
         "APPTAINER_CONTAINER",
         "GS_IN_CONTAINER",
+        "LD_DEBUG",
+        "MALLOC_CHECK_",
+        "GLIBC_TUNABLES",
+        "BASH_ENV",
+        "SHELLOPTS",
     ]
 )
 SAFE_VALUES = st.text(
@@ -105,17 +110,26 @@ SAFE_VALUES = st.text(
     hide=st.booleans(),
 )
 def test_job_steering_variables_never_reach_the_runtime(variables, policy, hide):
-    """Whatever the environment policy, the job's runtime-steering and loader variables stay out of the
-    runtime's environment, and a job-set container marker never makes the wrapper run the job bare."""
+    """Whatever the environment policy, runtime-steering and loader variables stay out of the runtime's
+    environment, whether the job set them (its Environment) or they came with the node's environment
+    (where a job could have put them unseen), and a container marker never makes the wrapper run the
+    job bare. An Environment HTCondor cannot read either is refused, as the starter would refuse it."""
     text = _environment_text(variables) + (" X='unterminated" if hide else "")
-    job = {"Environment": text}
-    result = run_plan(job, MACHINE, settings={"container_env": policy}, environ=variables)
-    assert isinstance(result, LaunchPlan)
-    assert result.use_container
-    env = result.environment(dict(NODE_ENV, **variables))
-    # a steering variable reaches the runtime only with the value the planner itself chose
-    leaked = {name for name in variables if name in env and name not in result.env_set}
-    assert leaked <= {"GS_IN_CONTAINER"}
+    for job, inherited in (({"Environment": text}, {}), ({}, variables)):
+        result = run_plan(job, MACHINE, settings={"container_env": policy}, environ=inherited)
+        if job and (hide or any(shell_unsafe(name) for name in variables)):
+            # unreadable, or a shell start-up variable that reached the wrapper (no hook moved it)
+            assert isinstance(result, Refusal)
+            assert (False, True) == (result.requeue, result.job_caused)
+            continue
+        assert isinstance(result, LaunchPlan)
+        assert result.use_container
+        env = result.environment(dict(NODE_ENV, **variables))
+        # a steering variable reaches the runtime only with the value the planner itself chose
+        leaked = {name for name in variables if name in env and name not in result.env_set}
+        # the node's own *ENV_ presets only act inside the container (GlideinWMS keeps them)
+        allowed = {name for name in variables if name.startswith(("APPTAINERENV_", "SINGULARITYENV_"))}
+        assert leaked <= {"GS_IN_CONTAINER"} | (allowed if inherited else set())
 
 
 POLICY_PATTERNS = st.lists(

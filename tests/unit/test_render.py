@@ -32,22 +32,22 @@ VARIANTS = [
     pytest.param(
         "frontend:\n  global: {singularity_use: PREFERRED}\n"
         "  groups:\n    cms: {singularity_use: REQUIRED}\n",
-        {"frontend.xml": ("frontend", 1, 7, 1)},
+        {"frontend.xml": ("frontend", 1, 9, 1)},
         id="frontend-global-files-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\n",
-        {"frontend.xml": ("frontend", 0, 7, 1)},
+        {"frontend.xml": ("frontend", 0, 9, 1)},
         id="frontend-empty-global-and-group",
     ),
     pytest.param(
         "frontend:\n  global: {singularity_use: NEVER}\n",
-        {"frontend.xml": ("frontend", 1, 7, 0)},
+        {"frontend.xml": ("frontend", 1, 9, 0)},
         id="frontend-without-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\nfactory:\n  scripts_dir: /srv/gs\n  entries:\n    ce1: {}\n",
-        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 7, 1)},
+        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 9, 1)},
         id="factory-ships-files",
     ),
     pytest.param(
@@ -136,6 +136,13 @@ def test_frontend_files_flags():
         {"absfname": "/web/gs/glidein_singularity.zip", **common, "executable": "False", "wrapper": "False"},
         {"absfname": "/web/gs/gs_job_wrapper.py", **common, "executable": "False", "wrapper": "False"},
         {"absfname": "/web/gs/gs-health", **common, "executable": "False", "wrapper": "False"},
+        {"absfname": "/web/gs/gs-prepare-job", **common, "executable": "False", "wrapper": "False"},
+        {
+            "absfname": "/web/gs/50-glidein-singularity-wrapper.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
         {
             "absfname": "/web/gs/60-glidein-singularity-start.config",
             **common,
@@ -155,6 +162,8 @@ def test_frontend_files_flags():
         "glidein_singularity.zip",
         "gs_job_wrapper.py",
         "gs-health",
+        "gs-prepare-job",
+        "50-glidein-singularity-wrapper.config",
         "60-glidein-singularity-start.config",
         "70-glidein-singularity-health.config",
         "gs-setup",

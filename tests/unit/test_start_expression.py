@@ -119,7 +119,42 @@ def start(slot: dict[str, object], job: dict[str, object]) -> object:
         ),
         pytest.param(CONTAINER_SLOT, {"Env": "A=1;LD_AUDIT=/srv/a.so"}, False, id="old-env-sets-ld-audit"),
         pytest.param(CONTAINER_SLOT, {"Environment": "MY_LD_PRELOAD=1 X=LOCPATH"}, True, id="similar-names"),
+        pytest.param(
+            CONTAINER_SLOT, {"Environment": "BUILD_DIR=/b MY_ENV=1 ENVX=2"}, True, id="ld-inside-names"
+        ),
         pytest.param(CONTAINER_SLOT, {"Environment": 7}, True, id="environment-not-a-string"),
+        pytest.param(CONTAINER_SLOT, {"Environment": "LD_PRE''LOAD=x"}, False, id="v2-quotes-join-a-name"),
+        pytest.param(CONTAINER_SLOT, {"Environment": "A='x y'LD_DEBUG=all"}, True, id="v2-quoted-glued-word"),
+        pytest.param(CONTAINER_SLOT, {"Environment": "'LD_AUDIT=x'"}, False, id="v2-quoted-word"),
+        pytest.param(
+            CONTAINER_SLOT,
+            {"Environment": None, "EnvDelim": "Z", "Env": "FOOQ=1ZLD_PRELOAD=/x.so"},
+            False,
+            id="v1-letter-delimiter",
+        ),
+        pytest.param(
+            CONTAINER_SLOT, {"Env": "|A=1|GLIBC_TUNABLES=x"}, False, id="v1-auto-delimiter-glibc-tunables"
+        ),
+        pytest.param(CONTAINER_SLOT, {"Environment": "BASH_ENV=/srv/x.sh"}, False, id="bash-env"),
+        pytest.param(CONTAINER_SLOT, {"Environment": "ENV=/srv/x.sh"}, False, id="posix-env"),
+        pytest.param(
+            CONTAINER_SLOT, {"Environment": "'BASH_FUNC_ls%%=() { id; }'"}, False, id="bash-function"
+        ),
+        pytest.param(
+            CONTAINER_SLOT, {"Environment": "SHELLOPTS=xtrace PS4=$(id)"}, False, id="shellopts-ps4"
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_PREPARE_JOB_HOOK=True),
+            {"Environment": "LD_LIBRARY_PATH=/opt/lib BASH_ENV=/x"},
+            True,
+            id="hook-moves-them-into-the-container",
+        ),
+        pytest.param(
+            dict(CONTAINER_SLOT, GS_PREPARE_JOB_HOOK=False),
+            {"Environment": "LD_LIBRARY_PATH=/opt/lib"},
+            False,
+            id="hook-not-configured",
+        ),
         pytest.param(
             NO_CONTAINER_SLOT, {"Environment": "LD_PRELOAD=./x.so"}, True, id="loader-vars-on-bare-slot"
         ),
@@ -197,3 +232,24 @@ def test_parse_macros_rejects_other_lines() -> None:
 def test_continuations_are_joined() -> None:
     """A backslash continues the value on the next line, as HTCondor reads it."""
     assert {"A": "(x ||  y)"} == parse_macros("A = (x || \\\n    y)\n")
+
+
+#: Names on both sides of plan.host_unsafe, for the parity of the START term's name group.
+UNSAFE_SAMPLES = [
+    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG", "LD_X1", "MALLOC_CHECK_", "GCONV_PATH",
+    "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH", "NLSPATH",
+    "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4",
+    "BASH_XTRACEFD", "CDPATH", "GLOBIGNORE", "BASH_FUNC_ls%%", "BASH_FUNC_x",
+]  # fmt: skip
+SAFE_SAMPLES = ["PATH", "LD", "BUILD_DIR", "MY_ENV", "ENVX", "TZ", "LANG", "PYTHONPATH", "HOME", "BASH"]
+
+
+@pytest.mark.parametrize("name", UNSAFE_SAMPLES + SAFE_SAMPLES)
+def test_unsafe_names_parity(name):
+    """GS_JOB_ENV_UNSAFE_NAMES (ClassAd regex) and plan.host_unsafe (Python) agree on every name."""
+    from glidein_singularity.plan import LOADER_VARS, SHELL_VARS, host_unsafe
+
+    group = TABLE["GS_JOB_ENV_UNSAFE_NAMES"]
+    assert bool(re.fullmatch(group, name)) == host_unsafe(name) == (name in UNSAFE_SAMPLES)
+    for listed in (*LOADER_VARS, *SHELL_VARS):  # every listed name is in the regex group
+        assert re.fullmatch(group, listed), listed

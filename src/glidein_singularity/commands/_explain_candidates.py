@@ -22,6 +22,7 @@ from ..ads import classad_evaluator, read_ad_text
 from ..classad import Ad, parse_ad
 from ..errors import ConfigError
 from ..images import is_cvmfs_path, parse_images_dict
+from ..inputs import for_explain, make_probe, read_glidein_config
 from ..matching import (
     Candidate,
     classad_module,
@@ -30,8 +31,7 @@ from ..matching import (
     match,
     parse_machine_ads,
 )
-from ..node.wrapper import make_probe, read_glidein_config
-from ..plan import NodeSettings, PathInfo, Paths, job_environment, plan
+from ..plan import NodeSettings, PathInfo
 from ..submit import SubmitJob, job_argv, load_submit
 from .explain import _table, plan_to_dict
 
@@ -117,9 +117,6 @@ def explain_candidates(
 ) -> "List[Dict[str, Any]]":
     """Match and plan every candidate; return the JSON-shaped results (see the module docstring)."""
     job_ad = parse_ad(job.ad_text(), classad_evaluator())
-    job_env = job_environment(job_ad)[0]
-    environ = dict(job_env)
-    environ["_CONDOR_SCRATCH_DIR"] = sandbox
     local = make_probe()
     results = []
     for candidate in candidates:
@@ -130,12 +127,13 @@ def explain_candidates(
             text, gpu_notes = _gpu_ad_text(job, candidate, module)
             notes.extend(gpu_notes)
             machine_ad: Ad = parse_ad(text, classad_evaluator())
-            settings = NodeSettings.from_sources(machine_ad, glidein_config, environ, list(job_env))
-            error_file = sandbox.rstrip("/") + "/.job_wrapper_failure"
+            settings = NodeSettings.from_sources(machine_ad, glidein_config)
             assumed = _site_paths(settings, job_ad)
             probe = assumed_probe(local, sandbox, assumed, settings.cvmfs_mount_dir)
-            paths = Paths(sandbox, sandbox, None, error_file, probe, reveal_sandbox)
-            data = plan_to_dict(plan(job_ad, machine_ad, settings, environ, argv, paths))
+            inputs = for_explain(
+                job_ad, machine_ad, glidein_config, None, {}, sandbox, argv, probe, reveal_sandbox
+            )
+            data = plan_to_dict(inputs.plan())
         results.append(
             {
                 "glidein": candidate.name,

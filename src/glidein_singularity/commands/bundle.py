@@ -2,7 +2,7 @@
 
 ``bundle -o FILE`` writes the bundle alone. ``bundle --ship DIR`` writes into ``DIR`` exactly the
 files a frontend (or, with ``--side factory``, a factory) ships to every glidein: the bundle,
-``gs_job_wrapper.py``, ``gs-health``, the START and health configuration snippets, ``gs-setup`` and
+``gs_job_wrapper.py``, ``gs-health``, ``gs-prepare-job``, the configuration snippets, ``gs-setup`` and
 ``gs-job-wrapper`` (from this source checkout's ``glidein_scripts/`` and ``condor_config.d/``), and
 ``DIR/files.xml``, the ``<files>`` element that lists them with their GlideinWMS flags in download
 order. Exit status 0, or 1 when a file cannot be read or written.
@@ -20,7 +20,7 @@ NAME = "bundle"
 HELP = "write the one-file bundle of the worker-node code a factory ships"
 #: The name of the <files> element written by --ship.
 FILES_XML = "files.xml"
-_EXECUTABLE = ("gs-setup", "gs-health", "gs-job-wrapper")
+_EXECUTABLE = ("gs-setup", "gs-health", "gs-prepare-job", "gs-job-wrapper")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,8 @@ Reads a job ad and a machine ad (``condor_q -l`` / ``condor_status -l`` text, or
 ``.job.ad``/``.machine.ad``), optionally a ``glidein_config``, and prints the plan as a table or as JSON
 with the keys ``use_container``, ``image``, ``argv``, ``env`` (``set``/``unset``), ``reasons`` and
 ``error``. Host paths (images, bind sources) are probed on the machine where it runs. The environment is
-the current one plus the job's own ``Environment``.
+what the starter would give: the current one, then the job's own ``Environment`` (the job's
+values win, as in the starter), then the starter's own variables for the sandbox.
 
 Before submitting: ``--submit FILE`` (a condor_submit file, read with the htcondor2 bindings when they
 are importable) or ``--job-ad``, against candidates from ``--machine-ads FILE`` (``condor_status -l``
@@ -25,8 +26,8 @@ import sys
 from typing import Any, Dict, List, Union
 
 from ..ads import load_ad
-from ..node.wrapper import find_glidein_config, make_probe, read_glidein_config
-from ..plan import LaunchPlan, NodeSettings, Paths, Refusal, job_environment, plan
+from ..inputs import for_explain, make_probe, read_glidein_config
+from ..plan import LaunchPlan, Refusal
 
 __all__ = ["HELP", "NAME", "add_arguments", "plan_to_dict", "run"]
 
@@ -129,22 +130,24 @@ def run(args: argparse.Namespace) -> int:
     job_ad = load_ad(args.job_ad, "job ad")
     machine_ad = load_ad(args.machine_ad, "machine ad")
     environ = dict(os.environ)
-    job_env = job_environment(job_ad)[0]
-    for name, value in job_env.items():
-        environ.setdefault(name, value)
-    job_set = list(job_env)
-    if args.glidein_config:
-        config = read_glidein_config(args.glidein_config)
-    else:
-        config = find_glidein_config(environ, job_set, os.path.join(os.getcwd(), "explain"))
-    settings = NodeSettings.from_sources(machine_ad, config, environ, job_set)
+    config_path = args.glidein_config or os.path.join(os.getcwd(), "glidein_config")
+    if not args.glidein_config and not os.path.isfile(config_path):
+        config_path = ""
+    config = read_glidein_config(config_path) if config_path else {}
     sandbox = args.sandbox or environ.get("_CONDOR_SCRATCH_DIR") or os.getcwd()
-    error_file = environ.get("_CONDOR_WRAPPER_ERROR_FILE") or os.path.join(sandbox, ".job_wrapper_failure")
     argv = list(args.job_argv) or [os.path.join(sandbox, "job")]
-    paths = Paths(
-        sandbox, sandbox, environ.get("_CONDOR_JOB_IWD"), error_file, make_probe(), args.reveal_sandbox
+    inputs = for_explain(
+        job_ad,
+        machine_ad,
+        config,
+        config_path or None,
+        environ,
+        sandbox,
+        argv,
+        make_probe(),
+        args.reveal_sandbox,
     )
-    result = plan(job_ad, machine_ad, settings, environ, argv, paths)
+    result = inputs.plan()
     data = plan_to_dict(result)
     if args.format == "json":
         print(json.dumps(data, indent=2, sort_keys=True))

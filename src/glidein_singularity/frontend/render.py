@@ -144,6 +144,17 @@ GLIDEIN_FILES: tuple[GlideinFile, ...] = (
         "executable",
     ),
     GlideinFile(
+        "gs-prepare-job",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the starter's prepare-job hook; gs-setup links it next to glidein_config and makes it executable",
+    ),
+    GlideinFile(
+        "50-glidein-singularity-wrapper.config",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the prepare-job hook's settings; gs-setup installs them into the glidein's HTCondor "
+        "configuration (USER_JOB_WRAPPER stays GlideinWMS's)",
+    ),
+    GlideinFile(
         "60-glidein-singularity-start.config",
         (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
         "the START term; gs-setup installs it into the glidein's HTCondor configuration",

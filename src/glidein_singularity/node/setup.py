@@ -467,8 +467,10 @@ def _write_atomically(path: str, text: str) -> None:
 #: The job wrapper's python entry, which GlideinWMS's condor_job_wrapper.sh (gs-job-wrapper) expects
 #: next to itself, i.e. in the glidein work dir.
 WRAPPER_ENTRY = "gs_job_wrapper.py"
-#: The health probe's launcher, linked next to glidein_config when shipped with gs-setup.
+#: The health probe's and the prepare-job hook's launchers, linked next to glidein_config when shipped
+#: with gs-setup (each finds the startup script's results there).
 HEALTH_ENTRY = "gs-health"
+HOOK_ENTRY = "gs-prepare-job"
 
 
 def _package_location() -> str:
@@ -570,14 +572,15 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
         shutil.rmtree(target)
     os.rename(staging, target)
     done.append("copied {} to {}".format(package_location, target))
-    probe = os.path.join(scripts_dir, HEALTH_ENTRY)
-    if os.path.isfile(probe) and not os.access(probe, os.X_OK):
-        # GlideinWMS downloads a regular file without the executable bit; the startd cron runs it.
-        os.chmod(probe, os.stat(probe).st_mode | 0o555)
-        done.append("made {} executable".format(probe))
-    if os.path.isfile(probe) and _link(os.path.abspath(probe), os.path.join(work_dir, HEALTH_ENTRY)):
-        # next to glidein_config, where the probe looks for the startup script's results
-        done.append("linked {} -> {}".format(os.path.join(work_dir, HEALTH_ENTRY), probe))
+    for name in (HEALTH_ENTRY, HOOK_ENTRY):
+        launcher = os.path.join(scripts_dir, name)
+        if os.path.isfile(launcher) and not os.access(launcher, os.X_OK):
+            # GlideinWMS downloads a regular file without the executable bit; HTCondor runs this one.
+            os.chmod(launcher, os.stat(launcher).st_mode | 0o555)
+            done.append("made {} executable".format(launcher))
+        if os.path.isfile(launcher) and _link(os.path.abspath(launcher), os.path.join(work_dir, name)):
+            # next to glidein_config, where each looks for the startup script's results
+            done.append("linked {} -> {}".format(os.path.join(work_dir, name), launcher))
     return done
 
 
@@ -642,9 +645,16 @@ def recover_factory_values(config: Mapping[str, str], work_dir: str) -> Tuple[Di
 #: condor_startup.sh's START included: ours is written there.
 GLIDEIN_CONFIG_DIR = "condor_config.d"
 GLIDEIN_CONFIG_FILE = "60-glidein-singularity.config"
-#: Our snippets installed into a glidein: the START term and the health probe. The wrapper snippet (50)
-#: is not: in a glidein, USER_JOB_WRAPPER is GlideinWMS's condor_job_wrapper.sh, which runs ours.
-GLIDEIN_SNIPPETS = ("60-glidein-singularity-start.config", "70-glidein-singularity-health.config")
+#: Our snippets installed into a glidein: the wrapper's (the prepare-job hook and the attributes it
+#: publishes), the START term and the health probe.
+GLIDEIN_SNIPPETS = (
+    "50-glidein-singularity-wrapper.config",
+    "60-glidein-singularity-start.config",
+    "70-glidein-singularity-health.config",
+)
+#: In a glidein, USER_JOB_WRAPPER stays GlideinWMS's: condor_startup.sh concatenates the wrapper files
+#: (ours: gs-job-wrapper) into this file in the work dir and sets the same line before our file.
+GLIDEIN_JOB_WRAPPER = "USER_JOB_WRAPPER = $(LOCAL_DIR)/condor_job_wrapper.sh"
 #: The job wrapper's failure counter in a glidein (relative to the work dir), read by the health probe.
 GLIDEIN_FAILURE_MARKER = "gs-failures"
 
@@ -670,7 +680,7 @@ def _config_path(path: str) -> str:
 
 
 def glidein_condor_config(work_dir: str, glidein_config: str, marker: str, snippets: Sequence[str]) -> str:
-    """The text of the glidein's config.d file: our locations, then the START and health snippets."""
+    """The text of the glidein's config.d file: our locations, our snippets, GlideinWMS's job wrapper."""
     lines = [
         "# Written by gs-setup: glidein-singularity's START term and health probe for this glidein.",
         "# HTCondor reads it after condor_startup.sh's configuration (LOCAL_CONFIG_DIR).",
@@ -679,13 +689,16 @@ def glidein_condor_config(work_dir: str, glidein_config: str, marker: str, snipp
         "GS_FAILURE_MARKER = " + _config_path(marker),
         "",
     ]
-    return "\n".join(lines) + "\n" + "\n".join(text.rstrip("\n") + "\n" for text in snippets)
+    tail = "# GlideinWMS's job wrapper, which runs gs-job-wrapper (50- above names it directly).\n"
+    body = "\n".join(text.rstrip("\n") + "\n" for text in snippets)
+    return "\n".join(lines) + "\n" + body + "\n" + tail + GLIDEIN_JOB_WRAPPER + "\n"
 
 
 def install_glidein_condor_config(
     work_dir: str, scripts_dir: str, glidein_config: str, config: Mapping[str, str]
 ) -> List[str]:
-    """Install our START term and health probe into the glidein's HTCondor configuration; return notes.
+    """Install our hook, START term and health probe into the glidein's HTCondor configuration; return
+    notes.
 
     Writes ``<work dir>/condor_config.d/60-glidein-singularity.config`` and, unless set, the failure
     marker's path (``GS_FAILURE_MARKER``) into glidein_config, where the job wrapper reads it. Without

@@ -5,16 +5,16 @@ Invoked by the starter as ``<wrapper> <job executable> <job args...>`` (through
 cannot touch it). It reads:
 
 - ``_CONDOR_JOB_AD``, ``_CONDOR_MACHINE_AD`` (required), ``_CONDOR_SCRATCH_DIR``, ``_CONDOR_JOB_IWD``,
-  ``_CONDOR_WRAPPER_ERROR_FILE`` from the environment the starter built;
-- ``glidein_config``: the file named by ``GS_GLIDEIN_CONFIG``, else ``glidein_config`` in the wrapper's
-  directory, else none (an EP without GlideinWMS);
-- settings (see ``plan.NodeSettings``), among them ``GS_WRAPPER_FAILURE_SLEEP`` (seconds, default 600,
-  at most 3600) and ``GS_FAILURE_MARKER`` (a counter file for the health probe).
+  ``_CONDOR_WRAPPER_ERROR_FILE``, ``_CONDOR_BIN``, ``_CONDOR_AssignedGPUs``: variables the starter sets
+  after the job's own, so the job cannot choose them;
+- ``glidein_config`` and the settings (see ``inputs`` for what is trusted and why): never anything from
+  the environment, where the job may have set any variable (``jobenv``).
 
-Environment variables the job set in its own ``Environment`` are never used as settings, nor as the
-wrapper's own facts (``GS_GLIDEIN_CONFIG``, ``PATH``): see ``plan.job_set_names``. Until the job ad is
-read nothing tells them apart, so a failure that early uses no failure marker and the default search
-path for ``condor_chirp``.
+A refusal the job caused (its own image is missing or forbidden...) is requeued without a node penalty
+and with a short sleep (``JOB_FAULT_SLEEP``) at most ``GS_JOB_FAULT_RETRIES`` times (its
+``NumJobStarts``); after that the wrapper exits without requeueing, so the job ends with exit code 90
+and the message in its stderr. With the prepare-job hook (``node.prepare_job``) such jobs are held
+before the wrapper ever runs.
 
 Outcome:
 
@@ -22,7 +22,7 @@ Outcome:
   container launcher will remove it; the marker file is removed (healthy); then ``os.execve``;
 - a refusal, an unreadable ad, or an exec failure: one line ``ERROR: glidein-singularity job wrapper
   failed: <why>`` on stderr, ``condor_chirp set_job_attr JobWrapperFailure`` (10 s limit) when
-  ``condor_chirp`` is on PATH; for a node-side problem (requeue) also the same line in the
+  ``condor_chirp`` is found (``chirp_path``); for a node-side problem (requeue) also the same line in the
   wrapper-error file (HTCondor puts the job back to Idle), the marker counter incremented and a sleep so
   a broken node does not eat the queue; exit status 90 (as the OSG wrappers).
 """
@@ -30,19 +30,23 @@ Outcome:
 import os
 import sys
 
+from ..plan import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable, Dict, List, Mapping, Optional, Sequence
+    from typing import List, Mapping, Optional, Sequence
 
-    from ..plan import LaunchPlan, PathInfo
+    from ..classad import Ad
+    from ..inputs import PlanInputs
+    from ..plan import LaunchPlan
 
 __all__ = [
     "EXIT_WRAPPER_FAILURE",
+    "JOB_FAULT_SLEEP",
     "MAX_FAILURE_SLEEP",
-    "find_glidein_config",
+    "SAFE_PATH",
+    "chirp_path",
     "main",
-    "make_probe",
-    "read_glidein_config",
     "starter_cannot_see",
 ]
 
@@ -51,61 +55,25 @@ MAX_FAILURE_SLEEP = 3600
 _PREFIX = "glidein-singularity job wrapper failed: "
 
 
-def make_probe() -> "Callable[[str], PathInfo]":
-    from ..plan import PathInfo
-
-    cache: Dict[str, PathInfo] = {}
-
-    def probe(path: str) -> PathInfo:
-        info = cache.get(path)
-        if info is None:
-            try:
-                is_dir = os.path.isdir(path)
-                exists = is_dir or os.path.exists(path)
-                is_link = os.path.islink(path)
-                real = os.path.realpath(path)
-            except (OSError, ValueError):  # ValueError: NUL in the path
-                exists = is_dir = is_link = False
-                real = path
-            info = PathInfo(exists, is_dir, real, is_link)
-            cache[path] = info
-        return info
-
-    return probe
-
-
-def read_glidein_config(path: str) -> "Dict[str, str]":
-    """Same reading as ``glidein_config.parse_glidein_config`` (not imported: it is slow to import)."""
-    values: Dict[str, str] = {}
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            text = handle.read()
-    except OSError:
-        return values
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        if key:
-            values[key] = value
-    return values
-
-
-def find_glidein_config(
-    environ: "Mapping[str, str]", job_set: "Sequence[str]", argv0: str
-) -> "Dict[str, str]":
-    path = environ.get("GS_GLIDEIN_CONFIG") if "GS_GLIDEIN_CONFIG" not in job_set else None
-    if not path:
-        path = os.path.join(os.path.dirname(os.path.abspath(argv0)), "glidein_config")
-        if not os.path.isfile(path):
-            return {}
-    return read_glidein_config(path)
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-#: Where condor_chirp is looked for when the job may have set PATH (it would run outside the container).
+#: Where condor_chirp is looked for besides the starter's own _CONDOR_BIN (never the job's PATH: the
+#: program would run outside the container).
 SAFE_PATH = "/usr/libexec/condor:/usr/local/bin:/usr/bin:/bin"
+#: Longest sleep after a refusal the job caused (the slot is not the one to blame).
+JOB_FAULT_SLEEP = 10
+
+
+def chirp_path(environ: "Mapping[str, str]") -> str:
+    """The directories searched for condor_chirp: the starter's ``_CONDOR_BIN`` (which it sets after
+    the job's own variables) and its ``libexec`` neighbour, then ``SAFE_PATH``."""
+    condor_bin = environ.get("_CONDOR_BIN", "")
+    if condor_bin.startswith("/") and ":" not in condor_bin:
+        libexec = os.path.join(os.path.dirname(condor_bin.rstrip("/")), "libexec")
+        return ":".join((os.path.join(libexec, "condor"), libexec, condor_bin, SAFE_PATH))
+    return SAFE_PATH
 
 
 def _chirp(message: str, search_path: str) -> None:
@@ -234,7 +202,11 @@ def _fail(
 
 
 def _exec(
-    launch: "LaunchPlan", environ: "Mapping[str, str]", error_file: "Optional[str]", reveal: str = ""
+    launch: "LaunchPlan",
+    environ: "Mapping[str, str]",
+    error_file: "Optional[str]",
+    reveal: str = "",
+    verbose: str = "",
 ) -> None:
     """Prepare and exec the plan; returns only when exec (or the preparation) failed, raising OSError."""
     for directory in launch.make_dirs:
@@ -247,13 +219,25 @@ def _exec(
             _reveal(error_file, reveal)
         with open(error_file, "w", encoding="utf-8", errors="replace") as handle:
             handle.write(_PREFIX + _one_line(launch.error_file_message) + "\n")
-    if environ.get("GS_WRAPPER_VERBOSE") == "1":
+    if verbose.strip() == "1":
         for reason in launch.reasons:
             print("glidein-singularity: " + reason, file=sys.stderr)
         sys.stderr.flush()
     if "/" in launch.argv[0]:
         os.execve(launch.argv[0], list(launch.argv), launch.environment(environ))
     os.execvpe(launch.argv[0], list(launch.argv), launch.environment(environ))  # a bare relative command
+
+
+def _job_starts(job_ad: "Optional[Ad]") -> int:
+    value = job_ad.get("NumJobStarts") if job_ad is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _retries(text: str) -> int:
+    try:
+        return max(0, int(text))
+    except ValueError:
+        return DEFAULT_JOB_FAULT_RETRIES
 
 
 def main(argv: "Optional[Sequence[str]]" = None) -> int:
@@ -266,61 +250,44 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             os.unlink(error_file)
         except OSError:
             pass
-    # Until the job ad says which variables the job set, the environment is not trusted: the sleep may
-    # come from it (at worst the job shortens its own back-off), the marker file and PATH may not.
-    sleep = environ.get("GS_WRAPPER_FAILURE_SLEEP", "600")
-    marker = ""
-    search_path = SAFE_PATH
-    reveal = starter_cannot_see(error_file)
-    try:
-        from ..ads import load_ad
-        from ..plan import LaunchPlan, NodeSettings, Paths, job_set_names, plan
+    # No setting comes from the environment (the job may have set any variable): until the ads are
+    # read, a failure uses the glidein_config next to our own code, else the defaults.
+    here = os.path.dirname(os.path.abspath(args[0] if args else "."))
+    from ..inputs import read_glidein_config
 
-        job_path = environ.get("_CONDOR_JOB_AD")
-        machine_path = environ.get("_CONDOR_MACHINE_AD")
-        if not job_path or not machine_path:
-            missing = "_CONDOR_JOB_AD" if not job_path else "_CONDOR_MACHINE_AD"
-            return _fail(
-                missing + " is not set: cannot read the ads",
-                True,
-                search_path,
-                error_file,
-                sleep,
-                marker,
-                reveal,
-            )
-        job_ad = load_ad(job_path, "job ad")
-        job_set = sorted(job_set_names(job_ad))
-        if "GS_FAILURE_MARKER" not in job_set:
-            marker = environ.get("GS_FAILURE_MARKER", "")
-        if "PATH" not in job_set and environ.get("PATH"):
-            search_path = environ["PATH"]
-        machine_ad = load_ad(machine_path, "machine ad")
-        settings = NodeSettings.from_sources(
-            machine_ad, find_glidein_config(environ, job_set, args[0] if args else ""), environ, job_set
-        )
-        sleep, marker = settings.failure_sleep, settings.failure_marker
-        try:
-            cwd: Optional[str] = os.getcwd()
-        except OSError:
-            cwd = None
-        paths = Paths(
-            cwd,
-            environ.get("_CONDOR_SCRATCH_DIR"),
-            environ.get("_CONDOR_JOB_IWD"),
-            error_file,
-            make_probe(),
-            reveal,
-        )
-        result = plan(job_ad, machine_ad, settings, environ, args[1:], paths)
+    early = read_glidein_config(os.path.join(here, "glidein_config"))
+    sleep = early.get("GS_WRAPPER_FAILURE_SLEEP", str(DEFAULT_FAILURE_SLEEP))
+    marker = early.get("GS_FAILURE_MARKER", "")
+    search_path = chirp_path(environ)
+    reveal = starter_cannot_see(error_file)
+    inputs: Optional[PlanInputs] = None
+    try:
+        from ..inputs import from_starter
+        from ..plan import LaunchPlan
+
+        inputs = from_starter(environ, args[1:], here, reveal)
+        sleep, marker = inputs.settings.failure_sleep, inputs.settings.failure_marker
+        result = inputs.plan()
     except Exception as exc:  # any surprise is a wrapper failure, never a job failure
-        return _fail(
-            "{}: {}".format(type(exc).__name__, exc), True, search_path, error_file, sleep, marker, reveal
+        text = (
+            exc.args[0]
+            if isinstance(exc, KeyError) and exc.args
+            else "{}: {}".format(type(exc).__name__, exc)
         )
+        return _fail(text, True, search_path, error_file, sleep, marker, reveal)
     if not isinstance(result, LaunchPlan):
+        requeue = result.requeue
+        if result.job_caused:
+            starts = _job_starts(inputs.job_ad)
+            limit = _retries(inputs.settings.job_fault_retries)
+            if requeue and starts >= limit:
+                requeue = False
+                note = "not requeued again: the job started {} times; GS_JOB_FAULT_RETRIES is {}"
+                result = result._replace(message="{} ({})".format(result.message, note.format(starts, limit)))
+            sleep = str(min(_sleep_seconds(sleep), JOB_FAULT_SLEEP))
         return _fail(
             result.message,
-            result.requeue,
+            requeue,
             search_path,
             error_file,
             sleep,
@@ -333,8 +300,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
             os.unlink(marker)
         except OSError:
             pass
+    environ_out = environ
     try:
-        _exec(result, environ, error_file, reveal)
+        _exec(result, environ_out, error_file, reveal, inputs.settings.verbose)
     except OSError as exc:
         failure = "cannot exec {}: {}".format(result.argv[0], exc.strerror or exc)
         if result.fallback is not None:
@@ -348,7 +316,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
                 except OSError:
                     pass
             try:
-                _exec(result.fallback, environ, error_file)
+                _exec(result.fallback, environ_out, error_file)
             except OSError as again:
                 failure = "cannot exec {}: {}".format(result.fallback.argv[0], again.strerror or again)
         return _fail(failure, True, search_path, error_file, sleep, marker, reveal)

@@ -101,12 +101,23 @@ def refusal(message, requeue, untouched=(), marker=None):
     return expected
 
 
+def job_image_missing(image, host, in_cvmfs=True):
+    """Expect the refusal of a job's own image that is not there (requeued, the job's fault)."""
+    where = ", while its CVMFS repository is" if in_cvmfs else ""
+    return refusal(
+        "the job's image \"{}\" does not exist ({} is not on this node{}): check the image's name in the "
+        "submit file".format(image, host, where),
+        True,
+    )
+
+
 def quote(value):
     """A ClassAd string literal as the starter writes it (old syntax: only quotes escaped)."""
     return '"' + value.replace('"', '\\"') + '"'
 
 
 CASES = []
+UNREADABLE = "the job's Environment cannot be read: unbalanced quote starting here: 'unterminated (HTCondor would not start the job); write the job's environment as a plain string (submit file: environment = ...)"
 
 
 def case(
@@ -120,8 +131,11 @@ def case(
     environ=None,
     argv=ARGV,
     pad=None,
+    machine_by_job=False,
 ):
-    """Register one case; ``job``/``machine`` None leaves the file out; ``pad`` makes the job ad huge."""
+    """Register one case; ``job``/``machine`` None leaves the file out; ``pad`` makes the job ad huge;
+    ``machine_by_job``: the machine ad file is the job user's (a glidein, where a transferred
+    ``.machine.ad`` replaces the starter's), else another user's (the starter's on a root EP)."""
     assert name not in [c["name"] for c in CASES], name
     CASES.append(
         {
@@ -133,6 +147,7 @@ def case(
             "argv": argv,
             "expected": expect,
             "pad": pad,
+            "machine_by_job": machine_by_job,
         }
     )
 
@@ -211,10 +226,7 @@ case("image-undefined", container(), job_extra="SingularityImage = undefined\n")
 # images that are odd but harmless: they stay one argument in the image position
 case(
     "image-quote-inside",
-    refusal(
-        'Unable to access the image "/cvmfs/repo.example.org/a\\"b" (@NODE@/cvmfs/repo.example.org/a\\"b does not exist on this node)',
-        True,
-    ),
+    job_image_missing('/cvmfs/repo.example.org/a\\"b', '@NODE@/cvmfs/repo.example.org/a\\"b'),
     job_extra='SingularityImage = "/cvmfs/repo.example.org/a\\\\"b"\n',
 )
 for name, image in [
@@ -228,16 +240,13 @@ for name, image in [
     host = CVMFS + image[len("/cvmfs") :]
     case(
         "image-" + name,
-        refusal('Unable to access the image "{}" ({} does not exist on this node)'.format(image, host), True),
+        job_image_missing(image, host),
         job_extra="SingularityImage = " + quote(image) + "\n",
     )
 case(
     "image-long",
-    refusal(
-        'Unable to access the image "/cvmfs/repo.example.org/{0}" (@NODE@/cvmfs/repo.example.org/{0} does not exist on this node)'.format(
-            "x" * 5000
-        ),
-        True,
+    job_image_missing(
+        "/cvmfs/repo.example.org/{}".format("x" * 5000), "@NODE@/cvmfs/repo.example.org/{}".format("x" * 5000)
     ),
     job_extra="SingularityImage = " + quote("/cvmfs/repo.example.org/" + "x" * 5000) + "\n",
 )
@@ -287,10 +296,7 @@ case(
 )
 case(
     "image-oci-archive-is-a-path",
-    refusal(
-        'Unable to access the image "oci-archive:my.sif" (@SANDBOX@/oci-archive:my.sif does not exist on this node)',
-        True,
-    ),
+    job_image_missing("oci-archive:my.sif", "@SANDBOX@/oci-archive:my.sif", in_cvmfs=False),
     job_extra='SingularityImage = "oci-archive:my.sif"\n',
     machine_extra='SINGULARITY_IMAGE_RESTRICTIONS = "remote"\n',
 )
@@ -342,10 +348,7 @@ case(
 )
 case(
     "image-missing",
-    refusal(
-        'Unable to access the image "/cvmfs/repo.example.org/nope" (@NODE@/cvmfs/repo.example.org/nope does not exist on this node)',
-        True,
-    ),
+    job_image_missing("/cvmfs/repo.example.org/nope", "@NODE@/cvmfs/repo.example.org/nope"),
     job_extra='SingularityImage = "/cvmfs/repo.example.org/nope"\n',
 )
 
@@ -603,8 +606,8 @@ for policy_word in ("keepall", "clearall", "osgset", "condorset"):
         config="GLIDEIN_CONTAINER_ENV " + policy_word + "\n",
     )
 case(
-    "env-ld-preload-keepall-unparsable-environment",  # found by a property test: HTCondor may read what we cannot
-    container(env_absent=["LD_PRELOAD"]),
+    "env-ld-preload-keepall-unparsable-environment",  # found by a property test: the starter refuses it too
+    refusal(UNREADABLE, False),
     job_extra='Environment = "LD_PRELOAD=./evil.so X=\'unterminated"\n',
     environ={"LD_PRELOAD": "./evil.so"},
     config="GLIDEIN_CONTAINER_ENV keepall\n",
@@ -615,11 +618,27 @@ env_case(
     {"LOCPATH": "/srv/loc", "GCONV_PATH": "/srv/gconv"},
     container(env={"APPTAINERENV_LOCPATH": "/srv/loc"}, env_absent=["LOCPATH", "GCONV_PATH"]),
 )
-env_case(
+env_case(  # no prepare-job hook moved them: the shell already read them, so the job is refused
     "bash-env",
     "BASH_ENV=@SANDBOX@/evil.sh ENV=@SANDBOX@/evil.sh",
     {"BASH_ENV": "@SANDBOX@/evil.sh", "ENV": "@SANDBOX@/evil.sh"},
-    container(env={"APPTAINERENV_BASH_ENV": "/srv/evil.sh"}),
+    refusal(
+        "the job sets BASH_ENV, ENV in its environment, which makes a shell run code before the job wrapper: set it inside the job instead (this node has no prepare-job hook to move it into the container)",
+        False,
+    ),
+)
+env_case(  # the prepare-job hook moved them out of the wrapper's environment: they reach the job inside
+    "bash-env-moved-by-hook",
+    "BASH_ENV=@SANDBOX@/evil.sh SHELLOPTS=xtrace LD_PRELOAD=@SANDBOX@/evil.so",
+    {},
+    container(
+        env={
+            "APPTAINERENV_BASH_ENV": "/srv/evil.sh",
+            "APPTAINERENV_SHELLOPTS": "xtrace",
+            "APPTAINERENV_LD_PRELOAD": "/srv/evil.so",
+        },
+        env_absent=["BASH_ENV", "LD_PRELOAD", "SHELLOPTS"],
+    ),
 )
 env_case(
     "pythonpath",
@@ -686,9 +705,8 @@ env_case(
     "failure-sleep-and-marker",
     "GS_WRAPPER_FAILURE_SLEEP=0 GS_FAILURE_MARKER=@NODE@/victim",
     {"GS_WRAPPER_FAILURE_SLEEP": "0", "GS_FAILURE_MARKER": "@NODE@/victim"},
-    refusal(
-        'Unable to access the image "/cvmfs/repo.example.org/nope" (@NODE@/cvmfs/repo.example.org/nope does not exist on this node)',
-        True,
+    dict(
+        job_image_missing("/cvmfs/repo.example.org/nope", "@NODE@/cvmfs/repo.example.org/nope"),
         untouched=["victim", "marker"],
     ),
     job_extra='SingularityImage = "/cvmfs/repo.example.org/nope"\n',
@@ -718,7 +736,7 @@ for marker in ("APPTAINER_CONTAINER", "SINGULARITY_CONTAINER", "GS_IN_CONTAINER"
     )
 case(
     "env-fake-inside-unparsable-environment",
-    container(env_absent=["APPTAINER_CONTAINER"]),
+    refusal(UNREADABLE, False),
     job_extra='Environment = "APPTAINER_CONTAINER=1 X=\'unterminated"\n',
     environ={"APPTAINER_CONTAINER": "1"},
 )
@@ -728,9 +746,12 @@ case(
     job_extra='Env = "A=1;SINGULARITY_CONTAINER=/x"\n',
     environ={"SINGULARITY_CONTAINER": "/x", "A": "1"},
 )
-case(
+case(  # the wrapper's python has no ClassAd bindings: an expression cannot be read as HTCondor reads it
     "env-fake-inside-expression",
-    container(),
+    refusal(
+        'the job\'s Environment is the expression strcat("GS_IN_", "CONTAINER=1"), which cannot be evaluated here as HTCondor would; write the job\'s environment as a plain string (submit file: environment = ...)',
+        False,
+    ),
     job_extra='Environment = strcat("GS_IN_", "CONTAINER=1")\n',
     environ={"GS_IN_CONTAINER": "1"},
 )
@@ -740,17 +761,14 @@ case(
     job_extra="Environment = \"X='a GS_IN_CONTAINER=1'\"\n",
     environ={"X": "a GS_IN_CONTAINER=1", "GS_IN_CONTAINER": "1"},
 )
-case(
-    "env-real-nesting-runs-bare",
-    bare(),
+case(  # only /.singularity.d at the root says "inside a container"; a variable may be the job's
+    "env-nesting-variable-is-no-proof",
+    container(env_absent=["APPTAINER_CONTAINER"]),
     environ={"APPTAINER_CONTAINER": "/cvmfs/x"},
 )
 case(
-    "env-real-nesting-job-image",
-    refusal(
-        'the job names the image "/cvmfs/repo.example.org/img" but this wrapper already runs inside a container (APPTAINER_CONTAINER=/cvmfs/x)',
-        True,
-    ),
+    "env-nesting-variable-is-no-proof-job-image",
+    container(env_absent=["APPTAINER_CONTAINER"]),
     job_extra="SingularityImage = " + quote(IMG) + "\n",
     environ={"APPTAINER_CONTAINER": "/cvmfs/x"},
 )
@@ -861,7 +879,8 @@ case(
     refusal(
         "AdError: cannot read the job ad @SANDBOX@/.job.ad: No such file or directory",
         True,
-        untouched=["victim", "marker"],
+        untouched=["victim"],
+        marker="1\n",  # a node problem, counted in the node's own marker (from glidein_config)
     ),
     job=None,
     environ={"GS_FAILURE_MARKER": "@NODE@/victim"},
@@ -918,10 +937,7 @@ case(
 )
 case(
     "ads-escaped-quote-at-end",
-    refusal(
-        'Unable to access the image "/cvmfs/repo.example.org/img\\" (@NODE@/cvmfs/repo.example.org/img\\ does not exist on this node)',
-        True,
-    ),
+    job_image_missing("/cvmfs/repo.example.org/img\\", "@NODE@/cvmfs/repo.example.org/img\\"),
     job_extra='SingularityImage = "/cvmfs/repo.example.org/img\\"\n',
 )
 case("ads-crlf", container(image=LINK_REAL), job=JOB.replace("\n", "\r\n") + 'REQUIRED_OS = "rhel9"\r\n')
@@ -1008,6 +1024,98 @@ case(
     },
 )
 
+# --- 10. the job's environment, read exactly as HTCondor's starter reads it ----------------------------------
+# V1 Env with any delimiter (the review's example): nothing it hides may steer the runtime or be trusted.
+case(
+    "envv1-delimiter-letter",
+    container(
+        env={"APPTAINERENV_LD_PRELOAD": "/srv/evil.so", "APPTAINERENV_FOOQ": "1"},
+        env_absent=["APPTAINER_BIND", "LD_PRELOAD", "APPTAINERENV_APPTAINER_BIND"],
+    ),
+    job_extra='Environment = undefined\nEnvDelim = "Z"\nEnv = "FOOQ=1ZAPPTAINER_BIND=/:/hostZLD_PRELOAD=@SANDBOX@/evil.so"\n',
+    environ={"FOOQ": "1", "APPTAINER_BIND": "/:/host", "LD_PRELOAD": "@SANDBOX@/evil.so"},
+)
+case(
+    "envv1-auto-delimiter",
+    container(env_absent=["SINGULARITY_DISABLE_PID_NAMESPACES"], untouched=["victim"]),
+    job_extra='Env = "|A=1|GS_GLIDEIN_CONFIG=@SANDBOX@/evil/glidein_config|SINGULARITY_DISABLE_PID_NAMESPACES=1|GS_FAILURE_MARKER=@NODE@/victim"\n',
+    environ={
+        "A": "1",
+        "GS_GLIDEIN_CONFIG": "@SANDBOX@/evil/glidein_config",
+        "SINGULARITY_DISABLE_PID_NAMESPACES": "1",
+        "GS_FAILURE_MARKER": "@NODE@/victim",
+    },
+)
+case(
+    "envv1-delimiter-digit-hides-path",
+    container(
+        env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, untouched=["victim"]
+    ),
+    job_extra='EnvDelim = "7"\nEnv = "X=17PATH=/opt/evil:/usr/bin"\n',
+    environ={"X": "1", "PATH": "/opt/evil:/usr/bin"},
+)
+case(
+    "envv1-delimiter-equals",
+    refusal(
+        "the job's Env cannot be read: missing '=' after the environment variable 'A' (HTCondor would not start the job); write the job's environment as a plain string (submit file: environment = ...)",
+        False,
+    ),
+    job_extra='EnvDelim = "="\nEnv = "A=1"\n',
+)
+case(
+    "envv2-doubled-quotes-join-a-name",
+    container(env={"APPTAINERENV_LD_PRELOAD": "x"}, env_absent=["LD_PRELOAD"]),
+    job_extra="Environment = \"LD_PRE''LOAD=x\"\n",
+    environ={"LD_PRELOAD": "x"},
+)
+case(
+    "envv2-scratch-marker-expanded",
+    container(env={"APPTAINERENV_DATA": "/srv/in"}),
+    job_extra='Environment = "DATA=#CoNdOrScRaTcHdIr#/in"\n',
+    environ={"DATA": "@SANDBOX@/in"},
+)
+case(
+    "env-differs-from-htcondors-reading",
+    refusal(
+        "the job's environment as HTCondor set it differs from the job's Environment for FOO: refused, because the variables the job set cannot be told from the node's",
+        False,
+    ),
+    job_extra='Environment = "FOO=1"\n',
+    environ={"FOO": "2"},
+)
+
+# --- 11. the machine ad the job wrote (a glidein: the starter and the job share a uid) -------------------------
+GLIDEIN_FACTS = (
+    "HAS_SINGULARITY True\nSINGULARITY_PATH " + RUNTIME + "\nGWMS_SINGULARITY_STATUS REQUIRED\n"
+    "SINGULARITY_IMAGE_RESTRICTIONS cvmfs,remote\nSINGULARITY_IMAGES_DICT default:"
+    + IMG
+    + ",rhel9:"
+    + LINK
+    + "\n"
+    "GS_OVERLAY True\n"
+)
+case(
+    "machine-ad-forged-by-job",
+    container(),
+    machine='HAS_SINGULARITY = false\nGLIDEIN_SINGULARITY_BINDPATH = "/:/host"\nSINGULARITY_PATH = "/bin/sh"\nGLIDEIN_SINGULARITY_OPTS = "--writable"\n',
+    config=GLIDEIN_FACTS,
+    machine_by_job=True,
+)
+case(
+    "machine-ad-forged-by-job-gpus",
+    container(),
+    machine_extra='AssignedGPUs = "CUDA0"\n',
+    config=GLIDEIN_FACTS,
+    machine_by_job=True,
+)
+
+# --- 12. the glidein's directory and the execute directory never enter a container -----------------------------
+case(
+    "node-bind-never-glidein-or-parent",
+    container(binds="@NODE@/outside:/data,@HOSTBINDS@," + CVMFS + ":/cvmfs"),
+    config="GLIDEIN_SINGULARITY_BINDPATH @NODE@/glidein,@NODE@,@NODE@/execute:/x,/:/host,@NODE@/outside:/data\n",
+)
+
 
 def _write(path, text):
     with open(path, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
@@ -1030,6 +1138,8 @@ def write_corpus(root):
             _write(os.path.join(directory, "glidein_config"), item["config"])
         if item["pad"]:
             _write(os.path.join(directory, "pad.json"), json.dumps(item["pad"], sort_keys=True) + "\n")
+        if item["machine_by_job"]:
+            _write(os.path.join(directory, "machine_by_job"), "")
         for name in ("environ", "argv", "expected"):
             _write(
                 os.path.join(directory, name + ".json"),

@@ -1,0 +1,134 @@
+"""The starter's prepare-job hook: hold jobs that ask for what this node cannot give, and keep the job's
+loader and shell start-up variables away from our own programs (entry point, stdlib only).
+
+Configured by ``condor_config.d/50-glidein-singularity-wrapper.config``
+(``STARTER_JOB_HOOK_KEYWORD = GS``, ``GS_HOOK_PREPARE_JOB``). HTCondor 23.9's starter runs it after
+input transfer, before the job wrapper, as the job's user, in the sandbox, with the starter's own
+environment (never the job's) and its copy of the job ad on stdin. What it prints updates that copy,
+from which the starter then builds the job's environment. (Seen in the bed: ``.job.ad`` keeps the ad
+as it was before the hook; the update does not reach the schedd.)
+
+It does two things, both from the same inputs and the same ``plan()`` the wrapper uses:
+
+1. The job's variables for which ``plan.host_unsafe`` holds (``LD_PRELOAD``, ``LD_LIBRARY_PATH``,
+   ``BASH_ENV``, ``BASH_FUNC_*``...: they act on the dynamic loader or a shell before the wrapper's first
+   line) are moved out of ``Environment``: the starter starts the wrapper without them, and the wrapper
+   passes the job's values, read from ``.job.ad``, into the container. So a ``getenv = true`` job with
+   ``LD_LIBRARY_PATH`` set runs, and gets its ``LD_LIBRARY_PATH`` inside.
+2. A refusal the job caused (its own image missing or forbidden, an environment HTCondor and we cannot
+   read alike, a shared-file-system job where none is allowed...) holds the job at once:
+   ``HookStatusCode = 190`` with the plan's message (HTCondor's hold code 19, subcode 190). A node
+   problem is left to the wrapper, which requeues the job and counts it against the node.
+
+Our own failure (an exception here) never holds a job: it reports ``HookStatusCode = 300`` (the job goes
+back to Idle) after ``FAILURE_SLEEP`` seconds (less when glidein_config's ``GS_WRAPPER_FAILURE_SLEEP``
+is shorter), so a broken node does not spin.
+"""
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Dict, List, Optional, Sequence, Tuple
+
+    from ..classad import Ad
+
+__all__ = ["FAILURE_SLEEP", "HOLD_STATUS", "REQUEUE_STATUS", "decide", "main"]
+
+#: HookStatusCode that holds the job (1-299 hold; the code is the hold subcode).
+HOLD_STATUS = 190
+#: HookStatusCode that sends the job back to Idle (>= 300).
+REQUEUE_STATUS = 300
+#: Seconds to wait before reporting our own failure (the starter would rematch the job at once).
+FAILURE_SLEEP = 10
+
+
+def _job_argv(job_ad: "Ad") -> "List[str]":
+    cmd = job_ad.get("Cmd")
+    return [cmd] if isinstance(cmd, str) and cmd else ["job"]
+
+
+def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[str, object]]":
+    """The hook's output lines (attribute, value) for the job ad text on stdin."""
+    from ..ads import classad_evaluator, load_ad
+    from ..classad import parse_ad
+    from ..inputs import ad_file_trusted, assemble, glidein_config_path, make_probe, read_glidein_config
+    from ..jobenv import format_v2, read_job_environment, starter_owned
+    from ..plan import LaunchPlan, host_unsafe
+
+    job_ad = parse_ad(job_text, classad_evaluator())
+    reading = read_job_environment(job_ad)
+    updates: List[Tuple[str, object]] = []
+    job_values: Dict[str, Optional[str]] = dict(reading.values)
+    if reading.problem is None:
+        moved = sorted(name for name in job_values if host_unsafe(name))
+        if moved:
+            kept = [(name, value) for name, value in job_values.items() if not host_unsafe(name)]
+            updates.append(("Environment", format_v2(kept)))
+            updates.append(("GS_MovedJobEnvironment", " ".join(moved)))
+            job_values = dict(kept)
+    # The environment the starter will give the wrapper: its own, the job's variables, then its own
+    # per-job ones again (they win over the job's).
+    starter_env = dict(environ)
+    for name, value in job_values.items():
+        if value is not None:
+            starter_env[name] = value
+    for name, value in environ.items():
+        if starter_owned(name):
+            starter_env[name] = value
+    machine_path = environ.get("_CONDOR_MACHINE_AD", "")
+    machine_ad = load_ad(machine_path, "machine ad")
+    trusted = ad_file_trusted(machine_path)
+    path = glidein_config_path(machine_ad, trusted, here)
+    config = read_glidein_config(path) if path else {}
+    # The hook runs in the sandbox; the job will start in the starter's IWD (its own directory with
+    # should_transfer_files = NO), which the starter publishes as _CONDOR_JOB_IWD.
+    cwd: Optional[str] = environ.get("_CONDOR_JOB_IWD") or None
+    if cwd is None:
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            cwd = None
+    inputs = assemble(
+        job_ad, machine_ad, trusted, starter_env, _job_argv(job_ad), cwd, make_probe(), path, config
+    )
+    result = inputs.plan()
+    if not isinstance(result, LaunchPlan) and result.job_caused:
+        return [
+            ("HookStatusCode", HOLD_STATUS),
+            ("HookStatusMessage", "glidein-singularity: " + result.message),
+        ]
+    return updates
+
+
+def main(argv: "Optional[Sequence[str]]" = None) -> int:
+    """Read the job ad on stdin, print the update ad; always exit 0 (the status is in the output)."""
+    args = list(sys.argv if argv is None else argv)
+    here = os.path.dirname(os.path.abspath(args[0] if args else "."))
+    from ..classad import format_literal
+
+    try:
+        lines = decide(sys.stdin.read(), dict(os.environ), here)
+    except Exception as exc:  # our failure: never a hold
+        import time
+
+        from ..inputs import read_glidein_config
+
+        try:
+            configured = float(
+                read_glidein_config(os.path.join(here, "glidein_config"))["GS_WRAPPER_FAILURE_SLEEP"]
+            )
+        except (KeyError, ValueError):
+            configured = FAILURE_SLEEP
+        time.sleep(max(0.0, min(configured, FAILURE_SLEEP)))
+        message = "glidein-singularity prepare-job hook failed: {}: {}".format(type(exc).__name__, exc)
+        lines = [("HookStatusCode", REQUEUE_STATUS), ("HookStatusMessage", " ".join(message.split()))]
+    for name, value in lines:
+        sys.stdout.write("{} = {}\n".format(name, format_literal(value)))  # type: ignore[arg-type]
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
