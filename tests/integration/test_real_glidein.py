@@ -24,7 +24,7 @@ from tests.testbed import real_glidein as rg
 IMAGES = "/cvmfs/singularity.opensciencegrid.org/gs-test"
 BUSYBOX = f"{IMAGES}/busybox:latest"
 GROUPS = ("required", "preferred", "never")
-PERIOD = 4  # GS_HEALTH_PERIOD in the site's factory attributes
+PERIOD = 10  # GS_HEALTH_PERIOD in the site's factory attributes
 
 
 @dataclass
@@ -131,6 +131,54 @@ def test_preferred_and_never_glideins(site: Site) -> None:
     assert (True, True) == ("missing-el8:latest" in out, "does not exist on this node" in out)
 
 
+def test_broken_runtime_drains_the_slot_and_loses_no_job(site: Site) -> None:
+    """Break the runtime after start: the probe takes the slot out of matchmaking (HAS_SINGULARITY and
+    GS_HEALTHY false); a job that hit it is requeued, not lost; after repair it completes exactly once."""
+    bed = site.bed
+
+    def health(value: bool) -> dict:
+        last: dict = {}
+
+        def reached() -> dict | None:
+            last.update(slot(site, "required"))
+            return dict(last) if last.get("GS_HEALTHY") is value else None
+
+        try:
+            return site.pool.wait_for(
+                reached, 3 * PERIOD + 30, f"GS_HEALTHY == {value} on the required glidein"
+            )
+        except TimeoutError as exc:
+            glidein = site.glideins["required"]
+            listing = bed.run(["ls", "-laR", glidein.log_dir], check=False).stdout[-3000:]
+            raise TimeoutError(
+                f"{exc}: {last.get('GS_HEALTH_REASON')}\nglidein exit: {glidein.proc.poll()}\n"
+                f"{glidein.output(bed)[-3000:]}\n{listing}"
+            ) from None
+
+    assert site.glideins["required"].proc.poll() is None, site.glideins["required"].output(bed)[-3000:]
+    health(True)
+    bed.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
+    try:
+        bed.write(
+            "/usr/bin/apptainer",
+            "#!/bin/sh\necho 'FATAL:   injected runtime fault' >&2\nexit 1\n",
+            mode=0o755,
+        )
+        job = site.pool.submit(sh_job("echo ran", "required"))
+        broken = health(False)
+        time.sleep(PERIOD)
+        during = site.pool.ad(job)
+    finally:
+        bed.run(["mv", "-f", "/usr/bin/apptainer.real", "/usr/bin/apptainer"])
+    health(True)
+    final = site.pool.wait(job, timeout=150)
+
+    assert (False, False) == (broken["HAS_SINGULARITY"], broken["GS_HEALTHY"])
+    assert "injected runtime fault" in broken["GS_HEALTH_REASON"]
+    assert during["JobStatus"] != 4  # never completed on the broken node
+    assert (4, 0, "ran") == (final["JobStatus"], final["ExitCode"], site.pool.output(job).strip())
+
+
 # --- jobs ---------------------------------------------------------------------------------------------
 
 
@@ -185,21 +233,17 @@ def test_image_job_kept_idle_where_containers_cannot_run(site: Site) -> None:
     assert ".images/busybox-1" in site.pool.output(ran)
 
 
-def test_missing_image_is_requeued_not_completed(site: Site) -> None:
-    """A job naming an image that does not exist goes back to Idle, never Completed."""
-    job = site.pool.submit(
-        sh_job("echo payload ran", "required", f'+SingularityImage = "{IMAGES}/missing:1"\n')
-    )
-    ad = site.pool.wait_attr(
-        job,
-        lambda a: a.get("NumJobStarts", 0) >= 1 and a["JobStatus"] == 1,
-        timeout=120,
-        what="a start and the return to Idle",
-    )
+def test_missing_image_is_held_never_run(site: Site) -> None:
+    """A job naming an image that does not exist is held by the prepare-job hook (the job's own mistake:
+    hold subcode 190, the reason names the image), never run without it and never Completed."""
+    image = f"{IMAGES}/missing:1"
+    job = site.pool.submit(sh_job("echo payload ran", "required", f'+SingularityImage = "{image}"\n'))
+    ad = site.pool.wait_attr(job, lambda a: a["JobStatus"] in (4, 5), timeout=120, what="held")
     site.pool.rm(job)
     out = site.bed.path(f"{job.workdir}/job.out")
 
-    assert "ExitCode" not in ad
+    assert (5, 190) == (ad["JobStatus"], ad.get("HoldReasonSubCode")), ad.get("HoldReason")
+    assert image in ad["HoldReason"]
     assert not out.exists() or "payload ran" not in out.read_text()
 
 
@@ -208,6 +252,7 @@ def test_pilot_credential_and_glidein_dir_unreachable(site: Site) -> None:
     dir and its IDTOKEN are not there."""
     glidein = site.glideins["required"]
     work_dir = glidein.work_dir(site.bed)
+    assert work_dir.startswith(f"{glidein.log_dir}/glide_"), work_dir
     token = rg.PILOT_TOKEN_NAME
     script = (
         f"ls {work_dir} 2>&1; ls {glidein.log_dir} 2>&1; cat {glidein.log_dir}/{token} 2>&1; "
@@ -223,45 +268,3 @@ def test_pilot_credential_and_glidein_dir_unreachable(site: Site) -> None:
     assert out.count("No such file or directory") >= 4, out
     assert (False, False) == (site.token in out, site.token.split(".")[0] in out)
     assert out.rstrip().endswith("done")
-
-
-def test_broken_runtime_drains_the_slot_and_loses_no_job(site: Site) -> None:
-    """Break the runtime after start: the probe takes the slot out of matchmaking (HAS_SINGULARITY and
-    GS_HEALTHY false); a job that hit it is requeued, not lost; after repair it completes exactly once."""
-    bed = site.bed
-
-    def health(value: bool) -> dict:
-        last: dict = {}
-
-        def reached() -> dict | None:
-            last.update(slot(site, "required"))
-            return dict(last) if last.get("GS_HEALTHY") is value else None
-
-        try:
-            return site.pool.wait_for(
-                reached, 3 * PERIOD + 30, f"GS_HEALTHY == {value} on the required glidein"
-            )
-        except TimeoutError as exc:
-            raise TimeoutError(f"{exc}: {last.get('GS_HEALTH_REASON')}") from None
-
-    health(True)
-    bed.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
-    try:
-        bed.write(
-            "/usr/bin/apptainer",
-            "#!/bin/sh\necho 'FATAL:   injected runtime fault' >&2\nexit 1\n",
-            mode=0o755,
-        )
-        job = site.pool.submit(sh_job("echo ran", "required"))
-        broken = health(False)
-        time.sleep(PERIOD)
-        during = site.pool.ad(job)
-    finally:
-        bed.run(["mv", "-f", "/usr/bin/apptainer.real", "/usr/bin/apptainer"])
-    health(True)
-    final = site.pool.wait(job, timeout=150)
-
-    assert (False, False) == (broken["HAS_SINGULARITY"], broken["GS_HEALTHY"])
-    assert "injected runtime fault" in broken["GS_HEALTH_REASON"]
-    assert during["JobStatus"] != 4  # never completed on the broken node
-    assert (4, 0, "ran") == (final["JobStatus"], final["ExitCode"], site.pool.output(job).strip())
