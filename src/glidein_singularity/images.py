@@ -4,7 +4,9 @@ Grammar of ``SINGULARITY_IMAGES_DICT`` (GlideinWMS, reference §4.2), implemente
 
 - the text is split on ``,``; each item is ``key:value`` where the key is the text before the first
   ``:`` and the value is everything after it (so values may contain ``:``, e.g. ``docker://x:tag``);
-- spaces are preserved and significant (``" rhel9"`` is not ``"rhel9"``);
+- blanks around a key are stripped, in the dictionary and in the key looked up (``" rhel9"`` is
+  ``"rhel9"``), so a key written with blanks is found like GlideinWMS finds it; values are kept as
+  written;
 - ``key`` and ``key:`` mean the key is present with an empty value; lookups treat an empty value as
   "not found" (``get`` returns ``None``);
 - duplicate keys: the last occurrence wins;
@@ -15,7 +17,12 @@ are skipped; GlideinWMS would look them up as a key named ``""``.
 
 OS lists (``REQUIRED_OS``, ``GLIDEIN_REQUIRED_OS``) are comma lists; items are stripped of blanks,
 keys are case-sensitive, and ``any`` is recognised in any case. Their intersection keeps the job's
-order of preference (GlideinWMS sorts it alphabetically, reference §9.6).
+order of preference (GlideinWMS sorts it alphabetically, reference §9.6). When the OS keys include
+``any`` and none of the keys tried has an image, the first dictionary entry's image is used, as
+GlideinWMS's ``dict_get_first`` does.
+
+Local images may be written ``file:/path``, ``file://path`` or ``file:///path``: all mean ``/path``
+(``local_image_path``), as GlideinWMS's ``uri_is_valid_file_or_remote`` reads them.
 
 Restrictions (``SINGULARITY_IMAGE_RESTRICTIONS``): ``cvmfs`` (local images must be under ``/cvmfs``
 or ``CVMFS_MOUNT_DIR``), ``remote`` (``docker://``, ``oras://``... images allowed), ``test`` (accepted
@@ -45,6 +52,7 @@ __all__ = [
     "intersect_os",
     "is_cvmfs_path",
     "is_remote_image",
+    "local_image_path",
     "merge_legacy",
     "normalize_image_ref",
     "normalize_path",
@@ -76,6 +84,11 @@ def validate_entry(key: str, value: str) -> None:
         raise ConfigError(msg)
     if ":" in key:
         msg = "SINGULARITY_IMAGES_DICT: key {!r} contains ':'; keys end at the first ':'".format(key)
+        raise ConfigError(msg)
+    if key != key.strip():
+        msg = "SINGULARITY_IMAGES_DICT: key {!r} has blanks around it, which are not part of a key".format(
+            key
+        )
         raise ConfigError(msg)
     for what, text in (("key", key), ("value", value)):
         for char in _FORBIDDEN_EVERYWHERE:
@@ -118,7 +131,7 @@ class ImagesDict:
             if not item:
                 continue
             key, _, value = item.partition(":")
-            entries.append((key, value))
+            entries.append((key.strip(), value))
         return cls(entries)
 
     @property
@@ -127,8 +140,12 @@ class ImagesDict:
         return self._entries
 
     def get(self, key: str) -> "Optional[str]":
-        """Return the value of the last occurrence of ``key``, or None when absent or empty."""
-        return self._effective.get(key) or None
+        """Return the value of the last occurrence of ``key`` (blanks around it ignored), or None."""
+        return self._effective.get(key.strip()) or None
+
+    def first(self) -> "Optional[Tuple[str, str]]":
+        """The first (key, value) pair as written (GlideinWMS ``dict_get_first``), or None when empty."""
+        return self._entries[0] if self._entries else None
 
     def keys(self) -> "Tuple[str, ...]":
         """The distinct keys, each at the position of its last occurrence (empty values included)."""
@@ -140,6 +157,7 @@ class ImagesDict:
 
     def with_value(self, key: str, value: str) -> "ImagesDict":
         """Return a copy with every ``key`` entry removed and ``key:value`` appended (``dict_set_val``)."""
+        key = key.strip()
         validate_entry(key, value)
         return ImagesDict([entry for entry in self._entries if entry[0] != key] + [(key, value)])
 
@@ -154,7 +172,7 @@ class ImagesDict:
         return iter(self._effective)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._effective
+        return isinstance(key, str) and key.strip() in self._effective
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ImagesDict):
@@ -295,11 +313,22 @@ def select_image(images: ImagesDict, entry_os: "Sequence[str]", job_os: "Sequenc
                 "keys tried in order: {})".format(key, job_text, entry_text, tried)
             )
             return ImageChoice(key, image, reason)
+    first = images.first()
+    if _ANY in desired and first is not None and first[1]:
+        reason = (
+            'image from the first SINGULARITY_IMAGES_DICT entry "{}": REQUIRED_OS "{}" x GLIDEIN_REQUIRED_OS '
+            '"{}" accepts any OS and none of {} has an image'.format(
+                first[0], job_text, entry_text, ", ".join(keys)
+            )
+        )
+        return ImageChoice(first[0], first[1], reason)
     have = ", ".join(key for key in images if images.get(key) is not None) or "(none)"
     msg = (
         'no image for REQUIRED_OS "{}" and GLIDEIN_REQUIRED_OS "{}": SINGULARITY_IMAGES_DICT has no '
         "non-empty value for {} (its keys with images: {})"
     ).format(job_text, entry_text, ", ".join(keys), have)
+    if _ANY in desired and first is not None:
+        msg += "; its first entry, {!r}, has no image either".format(first[0])
     raise ImageError(msg)
 
 
@@ -378,8 +407,15 @@ def is_cvmfs_path(path: str, cvmfs_mount_dir: "Optional[str]") -> bool:
     return _is_under(path, normalize_path(cvmfs_mount_dir))
 
 
-def _local_path(ref: str) -> str:
-    return ref[len("file://") :] if ref[:7].lower() == "file://" else ref
+def local_image_path(ref: str) -> str:
+    """The path of a local image: ``file:`` followed by one or more ``/`` means the absolute path.
+
+    ``file:/p``, ``file://p`` and ``file:///p`` are all ``/p`` (GlideinWMS reads ``file://p`` so too,
+    rather than as a host name); any other reference is returned unchanged.
+    """
+    if ref[:5].lower() == "file:" and ref[5:6] == "/":
+        return "/" + ref[5:].lstrip("/")
+    return ref
 
 
 def check_restrictions(
@@ -392,7 +428,7 @@ def check_restrictions(
             return None
         msg = 'image "{}" is remote, but SINGULARITY_IMAGE_RESTRICTIONS is "{}" (add "remote" to allow it)'
         return msg.format(ref, shown)
-    if "cvmfs" in restrictions and not is_cvmfs_path(_local_path(ref), cvmfs_mount_dir):
+    if "cvmfs" in restrictions and not is_cvmfs_path(local_image_path(ref), cvmfs_mount_dir):
         return 'image "{}" is not under /cvmfs{} but SINGULARITY_IMAGE_RESTRICTIONS is "{}"'.format(
             ref, " or CVMFS_MOUNT_DIR {}".format(cvmfs_mount_dir) if cvmfs_mount_dir else "", shown
         )
@@ -413,7 +449,7 @@ def image_syntax_problem(ref: str) -> "Optional[str]":
     for char, what in ((",", "a comma"), (" ", "a space")):
         if char in ref:
             return 'image "{}" contains {}'.format(ref, what)
-    if not is_remote_image(ref) and ".." in _local_path(ref).split("/"):
+    if not is_remote_image(ref) and ".." in local_image_path(ref).split("/"):
         return 'image "{}" contains a ".." path component'.format(ref)
     return None
 

@@ -28,6 +28,7 @@ real jobs receive.
 
 from ._record import Record
 from .classad import ERROR, UNDEFINED, Expr
+from .condor_words import BLANKS, WordsError, split_args
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,7 +78,6 @@ STARTER_OWNED = frozenset(
 #: Name prefixes the starter owns (``_CONDOR_SCRATCH_DIR``, ``_CONDOR_JOB_AD``, ``_CHIRP_...``).
 STARTER_OWNED_PREFIXES = ("_CONDOR_", "_CHIRP_")
 
-_V2_BLANKS = " \t\n\r"
 _V1_BLANKS = b" \t\n\r"
 
 
@@ -111,41 +111,11 @@ def _entry(word: str) -> "Tuple[str, Optional[str]]":
 
 def parse_v2(text: str) -> "List[Tuple[str, Optional[str]]]":
     """The entries of a V2 (``Environment``) string, in order; EnvSyntaxError where the starter fails."""
-    text = _c_string(text)
-    entries: List[Tuple[str, Optional[str]]] = []
-    word: List[str] = []
-    started = False
-    pos, end = 0, len(text)
-    while pos < end:
-        char = text[pos]
-        if char == "'":
-            started = True
-            close = pos + 1
-            while True:
-                close = text.find("'", close)
-                if close < 0:
-                    msg = "unbalanced quote starting here: {}".format(text[pos:])
-                    raise EnvSyntaxError(msg)
-                if close + 1 < end and text[close + 1] == "'":
-                    word.append(text[pos + 1 : close + 1])
-                    pos = close + 1
-                    close += 2
-                    continue
-                word.append(text[pos + 1 : close])
-                pos = close + 1
-                break
-            continue
-        if char in _V2_BLANKS:
-            if started:
-                entries.append(_entry("".join(word)))
-                word, started = [], False
-        else:
-            word.append(char)
-            started = True
-        pos += 1
-    if started:
-        entries.append(_entry("".join(word)))
-    return entries
+    try:
+        words = split_args(text)
+    except WordsError as exc:
+        raise EnvSyntaxError(str(exc)) from exc
+    return [_entry(word) for word in words]
 
 
 def _delimiter(env_delim: "Optional[Value]") -> int:
@@ -186,7 +156,7 @@ def parse_v1(text: str, env_delim: "Optional[Value]" = None) -> "List[Tuple[str,
 
 
 def _v2_quote(word: str) -> str:
-    if word and not any(char in word for char in " \t\n\r'"):
+    if word and not any(char in word for char in BLANKS + "'"):
         return word
     return "'" + word.replace("'", "''") + "'"
 

@@ -20,10 +20,13 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
    named it), never run bare. URIs other than docker, oras, library, shub, http(s) are refused*.
 5. Options ``exec --home <sandbox>:/srv --pwd /srv --contain --ipc`` + ``--pid`` (unless
    ``SINGULARITY_DISABLE_PID_NAMESPACES=1`` or the machine ad has ``GS_PID_NAMESPACES = false``) +
-   ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``) + ``GLIDEIN_SINGULARITY_OPTS``;
+   ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``; not twice when
+   ``GLIDEIN_SINGULARITY_OPTS`` has it, which counts as clearing the environment) +
+   ``GLIDEIN_SINGULARITY_OPTS``;
    one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
    ``GS_OVERLAY`` not true) only targets present in the image*.
-6. Environment policy ``GLIDEIN_CONTAINER_ENV``; the job's own ``Environment`` is always preserved*;
+6. Environment policy ``GLIDEIN_CONTAINER_ENV`` (unknown words ignored with a reason); the job's own
+   ``Environment`` is always preserved*; an ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
    ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*, and the job's ``PATH`` and loader
    variables (``host_unsafe``) reach the job inside only, never the runtime process*; no
    ``APPTAINER*``/``SINGULARITY*`` variable of the host reaches the runtime*. What the job set is read
@@ -45,6 +48,7 @@ from .images import (
     image_syntax_problem,
     is_cvmfs_path,
     is_remote_image,
+    local_image_path,
     normalize_path,
     parse_images_dict,
     parse_os_list,
@@ -86,6 +90,7 @@ __all__ = [
     "PathInfo",
     "Paths",
     "Refusal",
+    "env_policy",
     "host_unsafe",
     "loader_unsafe",
     "plan",
@@ -173,7 +178,11 @@ CONTAINER_ROOT_MARK = "/.singularity.d"
 #: of the same user) is refused.
 IMAGE_SCHEMES = ("docker", "oras", "library", "shub", "http", "https")
 ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
+#: Runtime options in ``GLIDEIN_SINGULARITY_OPTS`` that clear the environment (GlideinWMS looks for
+#: ``--cleanenv``; ``-e`` is its short form, ``--containall``/``-C`` imply it).
+CLEANENV_OPTIONS = ("--cleanenv", "-e", "--containall", "-C")
 GWMS_SET = (
+    "GWMS_SINGULARITY_REEXEC",
     "GLIDEIN_Proxy_URL",
     "MODULE_USE",
     "InitializeModulesEnv",
@@ -197,6 +206,15 @@ OSG_SET = (
     "InitializeModulesEnv",
     "LIGO_DATAFIND_SERVER",
     "OSG_MACHINE_GPUS",
+    "OSG_SINGULARITY_AUTOLOAD",
+    "OSG_SINGULARITY_BIND_CVMFS",
+    "OSG_SINGULARITY_CLEAN_ENV",
+    "OSG_SINGULARITY_IMAGE",
+    "OSG_SINGULARITY_IMAGE_DEFAULT",
+    "OSG_SINGULARITY_IMAGE_HUMAN",
+    "OSG_SINGULARITY_OUTSIDE_PWD",
+    "OSG_SINGULARITY_PATH",
+    "OSG_SINGULARITY_REEXEC",
     "OSG_SITE_NAME",
     "OSGVO_PROJECT_NAME",
     "OSGVO_SUBMITTER",
@@ -551,19 +569,31 @@ def split_options(text: str) -> "List[str]":
         raise ConfigError(msg) from exc
 
 
-def _policy_words(text: str) -> "FrozenSet[str]":
+def env_policy(text: str) -> "Tuple[FrozenSet[str], Tuple[str, ...]]":
+    """Return the ``GLIDEIN_CONTAINER_ENV`` words (``clearpaths`` when none) and the unknown ones.
+
+    Unknown words are ignored, as GlideinWMS ignores them: a typo must not refuse every job on the
+    node. The setup script warns about them once, at glidein start.
+    """
     words = set()
+    unknown: List[str] = []
     for item in text.split(","):
         word = item.strip().lower()
         if not word:
             continue
-        if word not in ENV_POLICY_WORDS:
-            msg = "GLIDEIN_CONTAINER_ENV: unknown value {!r} in {!r}; expected a comma list of {}".format(
-                item.strip(), text, ", ".join(ENV_POLICY_WORDS)
-            )
-            raise ConfigError(msg)
-        words.add(word)
-    return frozenset(words or ("clearpaths",))
+        if word in ENV_POLICY_WORDS:
+            words.add(word)
+        elif item.strip() not in unknown:
+            unknown.append(item.strip())
+    return frozenset(words or ("clearpaths",)), tuple(unknown)
+
+
+def _node_preset(name: str, environ: "Mapping[str, str]", job_set: "FrozenSet[str]") -> bool:
+    """True when the node (not the job) already set ``APPTAINERENV_name`` or ``SINGULARITYENV_name``."""
+    for prefix in ("APPTAINERENV_", "SINGULARITYENV_"):
+        if prefix + name in environ and prefix + name not in job_set:
+            return True
+    return False
 
 
 _IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
@@ -808,17 +838,27 @@ def _container(
         options.append("--pid")
     gpu_flags, gpu_assigned = _gpu_flags(machine_ad, reasons)
     options.extend(gpu_flags)
-    try:
-        policy = _policy_words(settings.container_env)
-    except ConfigError as exc:
-        raise _Fail(str(exc)) from exc
-    cleanenv = "clearall" in policy or "clear" in policy
-    if cleanenv:
-        options.append("--cleanenv")
+    policy, unknown = env_policy(settings.container_env)
+    if unknown:
+        reasons.append(
+            "GLIDEIN_CONTAINER_ENV: unknown {} ignored (expected a comma list of {})".format(
+                ", ".join(repr(word) for word in unknown), ", ".join(ENV_POLICY_WORDS)
+            )
+        )
     try:
         admin = split_options(settings.opts)
     except ConfigError as exc:
         raise _Fail(str(exc)) from exc
+    admin_cleans = [option for option in admin if option in CLEANENV_OPTIONS]
+    cleanenv = "clearall" in policy or "clear" in policy
+    if cleanenv and not admin_cleans:
+        options.append("--cleanenv")
+    elif admin_cleans:
+        cleanenv = True
+        reasons.append(
+            "GLIDEIN_SINGULARITY_OPTS clears the environment ({}): the glidein's variables are passed in "
+            "as APPTAINERENV_/SINGULARITYENV_".format(" ".join(admin_cleans))
+        )
     if admin:
         options.extend(admin)
         reasons.append("GLIDEIN_SINGULARITY_OPTS added: {}".format(" ".join(admin)))
@@ -978,11 +1018,15 @@ def _missing_image(
 ) -> None:
     """Raise _Fail for an image path that does not exist: the node's fault or the job's.
 
-    A dictionary or default image that is missing, or any image in a CVMFS repository whose root cannot
-    be reached (CVMFS itself is down), is the node's problem (requeued and counted). A job's own image
-    that is missing where its repository (or the job's sandbox) is fine is the job's mistake: refused
-    without a node penalty, and held by the prepare-job hook.
+    A dictionary or default image that is missing, any image in a CVMFS repository whose root cannot
+    be reached (CVMFS itself is down), or a link that points to nothing (the node's copy of the image
+    is gone: CVMFS images are links into the repository's own store) is the node's problem (requeued
+    and counted). A job's own image that is missing where its repository (or the job's sandbox) is fine
+    is the job's mistake: refused without a node penalty, and held by the prepare-job hook.
     """
+    if probe(local).is_link:
+        msg = 'Unable to access the image "{}": {} is a link to something that is not on this node'
+        raise _Fail(msg.format(ref, local))
     if in_cvmfs:
         root = cvmfs_translate("/cvmfs", mount_dir).rstrip("/")
         repository = root + "/" + local[len(root) + 1 :].split("/", 1)[0]
@@ -1012,7 +1056,7 @@ def _resolve_image(
     """Return (image argument, directory image root or None, whether it is in CVMFS)."""
     if is_remote_image(ref):
         return ref, None, False
-    local = ref[7:] if ref[:7].lower() == "file://" else ref
+    local = local_image_path(ref)
     if not local.startswith("/"):
         local = sandbox + "/" + local
     local = cvmfs_translate(normalize_path(local), mount_dir)
@@ -1186,7 +1230,8 @@ def _environment(
     # could be the job's (it would run the job's programs outside the container).
     if environ.get("PATH") != RUNTIME_PATH:
         env_set["PATH"] = RUNTIME_PATH
-    clear_paths = cleanenv or ("clearpaths" in policy and "keepall" not in policy)
+    # the policy decides (a --cleanenv in GLIDEIN_SINGULARITY_OPTS keeps them from the job, not the runtime)
+    clear_paths = bool(policy & {"clearall", "clear"}) or ("clearpaths" in policy and "keepall" not in policy)
     if clear_paths:
         for name in CLEARED_PATHS:
             remove(name)
@@ -1219,10 +1264,15 @@ def _environment(
             preserved.update(name for name in environ if name.startswith("_CONDOR_"))
         for name in sorted(preserved):
             if name in environ and name not in PATH_VARS and name not in TMP_VARS and name not in clearlist:
+                if _node_preset(name, environ, frozenset(job_env)):
+                    continue  # the node set the value for inside itself: kept, as GlideinWMS does
                 inside(name, environ[name])
 
     for name in PATH_VARS:
         if name not in environ or name in job_env or (cleanenv and name not in preserved):
+            continue
+        if not environ[name].startswith("/"):
+            inside(name, environ[name])  # empty or relative: the same inside (the job directory is /srv)
             continue
         new = rewriter.path(environ[name])
         if new is None:

@@ -33,6 +33,7 @@ import os
 import re
 
 from .classad import format_literal, parse_literal
+from .condor_words import WordsError, split_args
 from .errors import GlideinSingularityError
 
 TYPE_CHECKING = False
@@ -114,37 +115,12 @@ def _unquote_v2(value: str) -> "Optional[str]":
 
 
 def split_args_v2(text: str) -> "List[str]":
-    """Split new-syntax arguments: blanks separate, single quotes group, ``''`` in quotes is a quote."""
-    words: List[str] = []
-    word: List[str] = []
-    quoted = started = False
-    pos = 0
-    while pos < len(text):
-        char = text[pos]
-        if quoted:
-            if char == "'" and text[pos + 1 : pos + 2] == "'":
-                word.append("'")
-                pos += 1
-            elif char == "'":
-                quoted = False
-            else:
-                word.append(char)
-        elif char == "'":
-            quoted = started = True
-        elif char in " \t":
-            if started:
-                words.append("".join(word))
-            word, started = [], False
-        else:
-            word.append(char)
-            started = True
-        pos += 1
-    if quoted:
-        msg = "arguments {!r}: unterminated single quote".format(text)
-        raise SubmitError(msg)
-    if started:
-        words.append("".join(word))
-    return words
+    """Split new-syntax arguments as HTCondor does (``condor_words.split_args``)."""
+    try:
+        return split_args(text)
+    except WordsError as exc:
+        msg = "arguments {!r}: {}".format(text, exc)
+        raise SubmitError(msg) from exc
 
 
 def split_args_v1(text: str) -> "List[str]":

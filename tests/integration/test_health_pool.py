@@ -139,12 +139,14 @@ def test_repeated_wrapper_failures_quarantine_the_slot(pool: Pool, bed: Session)
     """Black-hole protection: after GS_HEALTH_MAX_FAILURES pre-start failures in a row the slot stops
     matching, with the count and the reason published."""
     wait_health(pool, True, 60)
-    job = pool.submit(sh_job("echo ran", f'+SingularityImage = "{IMAGES}/missing:1"\n'))
+    # the node lost the image (a CVMFS link to nothing): a node-side failure, counted
+    bed.run(["ln", "-sfn", ".images/gone", f"{IMAGES}/dangling:1"])
+    job = pool.submit(sh_job("echo ran", f'+SingularityImage = "{IMAGES}/dangling:1"\n'))
     try:
         ad, _ = wait_health(pool, False, 60)
     finally:
         pool.rm(job)
-        bed.run(["rm", "-f", MARKER])
+        bed.run(["rm", "-f", MARKER, f"{IMAGES}/dangling:1"])
 
     assert ad["GS_CONSECUTIVE_FAILURES"] >= 2
     assert ad["HAS_SINGULARITY"] is False

@@ -81,15 +81,24 @@ def _random_cases(count: int) -> list[tuple[str | None, str | None, str | None]]
     return cases
 
 
-CASES = [("undefined", None, None), *CURATED, *_random_cases(50)]
+CASES = [("undefined", None, None), *CURATED, *_random_cases(40)]
 
 
 @pytest.fixture(scope="module")
 def finished(bed: Session) -> Iterator[tuple[Pool, str, dict[int, str], dict[int, str]]]:
     """Every case submitted on hold, edited with condor_qedit, released, and run to the end."""
-    # No job wrapper: the starter's own result.
-    pool = Pool(bed, {"50-jobenv.config": "# no USER_JOB_WRAPPER\n"})
+    # No job wrapper: the starter's own result. A job the starter would not start goes back to Idle:
+    # it is matched only once, so it cannot take the slots from the others again and again.
+    start = "START = (TARGET.NumShadowStarts =?= undefined) || (TARGET.NumShadowStarts < 1)\n"
+    pool = Pool(bed, {"50-jobenv.config": start})
     pool.start()
+    try:
+        yield from _run_cases(bed, pool)
+    finally:
+        pool.stop()
+
+
+def _run_cases(bed: Session, pool: Pool) -> Iterator[tuple[Pool, str, dict[int, str], dict[int, str]]]:
     job = pool.submit(
         "executable = recorder.py\nhold = true\n"
         "should_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\n",
@@ -109,7 +118,7 @@ def finished(bed: Session) -> Iterator[tuple[Pool, str, dict[int, str], dict[int
                 bed.run(["condor_rm", f"{job.cluster}.{proc}"], user="tuser", check=False)
     bed.run(["condor_release", str(job.cluster)], user="tuser", timeout=30)
     states: dict[int, str] = {}
-    deadline = time.monotonic() + 480
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         out = bed.run(
             ["condor_q", "-af", "ProcId", "JobStatus", "NumShadowStarts", str(job.cluster)],
@@ -126,14 +135,13 @@ def finished(bed: Session) -> Iterator[tuple[Pool, str, dict[int, str], dict[int
             break
         time.sleep(2)
     else:
-        pytest.fail("the differential jobs did not finish in 480 s\n" + pool.diagnostics())
+        pytest.fail("the differential jobs did not finish in 600 s\n" + pool.diagnostics())
     queue_ads = {
         proc: bed.run(["condor_q", "-l", f"{job.cluster}.{proc}"], user="tuser", check=False).stdout
         for proc in states
     }
     bed.run(["condor_rm", str(job.cluster)], user="tuser", check=False, timeout=30)
     yield pool, job.workdir, states, queue_ads
-    pool.stop()
 
 
 def _received(raw: bytes) -> dict[str, str | None]:
@@ -195,6 +203,6 @@ def test_our_reading_is_the_starters(bed: Session, finished) -> None:
         agreed += 1
     assert [] == problems, "\n".join(problems)
     unsettable = sum(1 for state in states.values() if state == "unsettable")
-    assert agreed >= 50, (agreed, refused, unsettable)
+    assert agreed >= 45, (agreed, refused, unsettable)
     assert refused >= 3, (agreed, refused, unsettable)
     assert unsettable <= 5, (agreed, refused, unsettable)

@@ -125,6 +125,14 @@ def test_condor_rm_leaves_no_process(pool: Pool, bed: Session) -> None:
 
 
 @pytest.fixture
+def dangling_image(bed: Session) -> Iterator[str]:
+    """A CVMFS image link whose target the node no longer has."""
+    bed.run(["ln", "-sfn", ".images/gone", f"{IMAGES}/dangling:1"])
+    yield f"{IMAGES}/dangling:1"
+    bed.run(["rm", "-f", f"{IMAGES}/dangling:1"])
+
+
+@pytest.fixture
 def broken_image(bed: Session) -> Iterator[str]:
     """An image directory that exists but cannot start a container (no /bin/sh, no actions)."""
     path = f"{IMAGES}/.images/broken"
@@ -134,13 +142,14 @@ def broken_image(bed: Session) -> Iterator[str]:
     bed.run(["rm", "-rf", path, f"{IMAGES}/broken:1"])
 
 
-@pytest.mark.parametrize("kind", ["missing", "broken"])
+@pytest.mark.parametrize("kind", ["dangling", "broken"])
 def test_runtime_failure_requeues_not_completes(
     pool: Pool, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    """A job whose image is missing, or whose container fails to start, goes back to Idle with the reason
-    in the StarterLog: never completed with exit code 255."""
-    image = f"{IMAGES}/missing:1" if kind == "missing" else request.getfixturevalue("broken_image")
+    """A job whose image the node lost (a CVMFS link that points to nothing), or whose container fails
+    to start, goes back to Idle with the reason in the StarterLog: never completed with exit code 255.
+    (A job's own image that simply does not exist is held instead: test_escapes_pool.)"""
+    image = request.getfixturevalue("dangling_image" if kind == "dangling" else "broken_image")
     job = pool.submit(sh_job("echo payload ran", f'+SingularityImage = "{image}"\n'))
     ad = pool.wait_attr(
         job,

@@ -186,6 +186,20 @@ def test_success_advertises_gwms_set(glidein, use, require, status):
     )
 
 
+def test_unknown_env_policy_word_warned_once_at_start(glidein):
+    """A typo in GLIDEIN_CONTAINER_ENV is reported at glidein start (log and error_gen), not per job."""
+    glidein.fake()
+    glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", GLIDEIN_CONTAINER_ENV="aaa,osgset")
+    proc = glidein.run()
+    warning = (
+        "gs-setup: warning: GLIDEIN_CONTAINER_ENV: unknown 'aaa' ignored by the job wrapper (expected a "
+        "comma list of clearpaths, clearall, keepall, osgset, condorset, gwmsset, clear); fix the factory or "
+        "frontend attribute\n"
+    )
+    expected = (0, ("OK", [("use_singularity", "True"), ("container_env_ignored", "aaa")], None), True)
+    assert expected == (proc.returncode, glidein.result(), warning in proc.stdout)
+
+
 def test_validation_is_built_like_a_job_launch(glidein):
     """The one validation container gets the job options, glidein_config binds/opts and the CVMFS mount."""
     fake = glidein.fake()

@@ -85,6 +85,10 @@ def bed_dir() -> Path:
     return cache_root() / f"testbed-{recipe_hash()}"
 
 
+#: A bed of another recipe older than this is removed after a build.
+STALE_BED_SECONDS = 12 * 3600
+
+
 def ensure_bed(log=sys.stderr) -> Path:
     """Return the cached bed, building it first when the recipe changed or it was never built."""
     check_host()
@@ -126,8 +130,12 @@ def ensure_bed(log=sys.stderr) -> Path:
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
+        # Other recipes' beds may be in use by a session of another checkout right now: only those
+        # left unused (not built) for half a day are removed.
         for old in root.glob("testbed-*"):
-            if old != target:
+            ready = old / READY
+            stale = not ready.exists() or time.time() - ready.stat().st_mtime > STALE_BED_SECONDS
+            if old != target and stale:
                 shutil.rmtree(old, ignore_errors=True)
         print(f"[testbed] built in {time.monotonic() - started:.0f}s", file=log, flush=True)
     return target

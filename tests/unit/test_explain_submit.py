@@ -465,7 +465,7 @@ def test_fallback_errors(text, message):
 
 def test_split_args_v2_unterminated_quote():
     """New-syntax arguments with an open quote are an error, not a guess."""
-    with pytest.raises(submit.SubmitError, match="unterminated single quote"):
+    with pytest.raises(submit.SubmitError, match="unbalanced quote starting here"):
         submit.split_args_v2("a 'b")
 
 

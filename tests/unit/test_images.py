@@ -36,7 +36,7 @@ EL8 = "/cvmfs/singularity.opensciencegrid.org/opensciencegrid/osgvo-el8:latest"
         pytest.param("a:docker://x:1,b:oras://y:2", (("a", "docker://x:1"), ("b", "oras://y:2")), id="two"),
         pytest.param("key", (("key", ""),), id="key-without-colon"),
         pytest.param("key:", (("key", ""),), id="key-with-empty-value"),
-        pytest.param(" rhel9 : x ", ((" rhel9 ", " x "),), id="spaces-kept"),
+        pytest.param(" rhel9 : x ", (("rhel9", " x "),), id="key-stripped-value-kept"),
         pytest.param("a:1,a:2", (("a", "1"), ("a", "2")), id="duplicates-kept-as-written"),
         pytest.param("a:1,,b:2,", (("a", "1"), ("b", "2")), id="empty-items-skipped"),
         pytest.param(":x", (("", "x"),), id="empty-key-as-written"),
@@ -55,7 +55,9 @@ def test_parse_entries(text, entries):
         pytest.param("a:", "a", None, id="empty-is-none"),
         pytest.param("a", "a", None, id="bare-key-is-none"),
         pytest.param("a:1", "b", None, id="absent"),
-        pytest.param(" a:1", "a", None, id="spaces-significant"),
+        pytest.param(" a:1", "a", "1", id="blanks-around-key-ignored"),
+        pytest.param("a :1", " a", "1", id="blanks-around-lookup-ignored"),
+        pytest.param("a b:1", "ab", None, id="inner-blank-kept"),
         pytest.param("a.:1,ab:2", "a.", "1", id="no-regex-meaning"),
         pytest.param("ab:2", "a.", None, id="dot-is-not-a-wildcard"),
     ],
@@ -263,12 +265,13 @@ def test_select_image_reason():
             id="empty-dict",
         ),
         pytest.param(
-            parse_images_dict("custom:C"),
+            parse_images_dict("custom,other:O"),
             ("any",),
             ("any",),
             'no image for REQUIRED_OS "any" and GLIDEIN_REQUIRED_OS "any": SINGULARITY_IMAGES_DICT has no '
-            "non-empty value for default, rhel9, rhel8, rhel7, rhel6 (its keys with images: custom)",
-            id="no-first-entry-fallback",
+            "non-empty value for default, rhel9, rhel8, rhel7, rhel6 (its keys with images: other); its "
+            "first entry, 'custom', has no image either",
+            id="first-entry-empty",
         ),
     ],
 )
@@ -277,6 +280,29 @@ def test_select_image_errors(images, entry, job, message):
     with pytest.raises(ImageError) as info:
         select_image(images, entry, job)
     assert message == str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "entry", "job", "key"),
+    [
+        pytest.param("custom:C,other:O", ("any",), ("any",), "custom", id="any-alone"),
+        pytest.param("custom:C,other:O", ("any",), ("nokey", "any"), "custom", id="any-in-list"),
+        pytest.param("other:O,rhel8:R", ("any",), ("nokey", "any"), "rhel8", id="lookup-keys-first"),
+        pytest.param("custom:C,custom:D", ("any",), ("any",), "custom", id="first-as-written"),
+    ],
+)
+def test_select_image_any_takes_first_entry(text, entry, job, key):
+    """With ``any`` and no key of the lookup order, the first entry is used (GlideinWMS dict_get_first)."""
+    images = parse_images_dict(text)
+    choice = select_image(images, entry, job)
+    assert key == choice.key
+    assert (images.entries[0][1] if key == images.entries[0][0] else images.get(key)) == choice.image
+
+
+def test_select_image_without_any_takes_no_first_entry():
+    """Without ``any`` the first entry is never a fallback."""
+    with pytest.raises(ImageError):
+        select_image(parse_images_dict("custom:C"), ("any",), ("rhel9",))
 
 
 def test_default_lookup_order():

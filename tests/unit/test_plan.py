@@ -303,6 +303,16 @@ def test_image_choice(job, machine, settings, filesystem, image):
             id="job-image-missing",
         ),
         pytest.param(
+            {"SingularityImage": "/cvmfs/x/img:1"},
+            {},
+            {},
+            {"/cvmfs/x": ("dir", None), "/cvmfs/x/img:1": ("link", "/cvmfs/x/.images/gone")},
+            'Unable to access the image "/cvmfs/x/img:1": /cvmfs/x/img:1 is a link to something that is not on '
+            "this node",
+            True,
+            id="job-image-link-dangles-node-fault",
+        ),
+        pytest.param(
             {"SingularityImage": "./mine.sif"},
             {"SINGULARITY_IMAGE_RESTRICTIONS": "any"},
             {},
@@ -321,16 +331,6 @@ def test_image_choice(job, machine, settings, filesystem, image):
             "comma list of cvmfs, remote, test, any",
             True,
             id="bad-restrictions",
-        ),
-        pytest.param(
-            {},
-            {},
-            {"container_env": "clearal"},
-            {},
-            "GLIDEIN_CONTAINER_ENV: unknown value 'clearal' in 'clearal'; expected a comma list of "
-            "clearpaths, clearall, keepall, osgset, condorset, gwmsset, clear",
-            True,
-            id="bad-env-policy",
         ),
         pytest.param(
             {},
@@ -357,6 +357,20 @@ def test_refusals(job, machine, settings, filesystem, message, requeue):
     result = run_plan(job, machine, settings=settings, filesystem=filesystem)
     assert isinstance(result, Refusal), result
     assert (message, requeue) == (result.message, result.requeue)
+
+
+def test_blame_for_missing_images():
+    """Whose fault a missing image is: the job's own missing image (repository reachable) is the job's;
+    an unreachable repository, a dangling link, or a dictionary image is the node's."""
+    reachable = {"/cvmfs/x": ("dir", None)}
+    own = run_plan({"SingularityImage": "/cvmfs/x/nope"}, filesystem=reachable)
+    unreachable = run_plan({"SingularityImage": "/cvmfs/x/nope"})
+    dangling = run_plan(
+        {"SingularityImage": "/cvmfs/x/l"}, filesystem={**reachable, "/cvmfs/x/l": ("link", "/gone")}
+    )
+    dictionary = run_plan(machine={"SINGULARITY_IMAGES_DICT": "rhel9:/cvmfs/x/nope"}, filesystem=reachable)
+    assert [True, False, False, False] == [r.job_caused for r in (own, unreachable, dangling, dictionary)]
+    assert [True, True, True, True] == [r.requeue for r in (own, unreachable, dangling, dictionary)]
 
 
 def test_refusal_empty_argv():

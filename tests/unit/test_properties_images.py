@@ -5,7 +5,9 @@ from hypothesis import strategies as st
 
 from glidein_singularity.images import format_images_dict, intersect_os, parse_images_dict
 
-KEYS = st.text(st.characters(blacklist_characters=",:\n\r\x00"), min_size=1)
+KEYS = st.text(st.characters(blacklist_characters=",:\n\r\x00"), min_size=1).filter(
+    lambda key: key == key.strip()
+)
 VALUES = st.text(st.characters(blacklist_characters=",\n\r\x00"))
 OS_NAMES = st.sampled_from(["rhel6", "rhel7", "rhel8", "rhel9", "el10", "ubuntu22", "custom"])
 

@@ -21,7 +21,7 @@ import sys
 from ..ads import classad_evaluator, read_ad_text
 from ..classad import Ad, parse_ad
 from ..errors import ConfigError
-from ..images import is_cvmfs_path, parse_images_dict
+from ..images import is_cvmfs_path, local_image_path, parse_images_dict
 from ..inputs import for_explain, make_probe, read_glidein_config
 from ..matching import (
     Candidate,
@@ -82,7 +82,7 @@ def _site_paths(settings: NodeSettings, job_ad: Ad) -> "List[str]":
     job_image = job_ad.get("SingularityImage")
     if isinstance(job_image, str):
         paths.append(job_image)
-    return [path[7:] if path[:7].lower() == "file://" else path for path in paths if path]
+    return [local_image_path(path) for path in paths if path]
 
 
 def _job_from_ad(path: str) -> SubmitJob:

@@ -67,7 +67,14 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 from .. import runtime
 from ..errors import ConfigError, GlideinSingularityError
 from ..glidein_config import read_glidein_config
-from ..images import DEFAULT_OS_LOOKUP, cvmfs_translate, is_cvmfs_path, is_remote_image, parse_images_dict
+from ..images import (
+    DEFAULT_OS_LOOKUP,
+    cvmfs_translate,
+    is_cvmfs_path,
+    is_remote_image,
+    local_image_path,
+    parse_images_dict,
+)
 from .probes import kill_children, probe_paths, run_bounded
 
 __all__ = [
@@ -378,8 +385,7 @@ def _local_images(config: Mapping[str, str], environ: Mapping[str, str]) -> Tupl
         ref = images.get(key) or ""
         if is_remote_image(ref):
             continue
-        if ref[:7].lower() == "file://":
-            ref = ref[7:]
+        ref = local_image_path(ref)
         path = cvmfs_translate(ref, mount_dir) if is_cvmfs_path(ref, mount_dir) else ref
         if path not in paths:
             paths.append(path)

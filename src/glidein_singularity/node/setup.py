@@ -53,12 +53,14 @@ from ..images import (
     cvmfs_translate,
     image_syntax_problem,
     is_remote_image,
+    local_image_path,
     merge_legacy,
     parse_images_dict,
     parse_os_list,
     parse_restrictions,
     select_image,
 )
+from ..plan import ENV_POLICY_WORDS, env_policy
 from ..policy import Outcome, negotiate
 from ..runtime import RuntimeInfo, find_runtime, settings_from
 from ..sources import SETTINGS as SOURCE_SETTINGS
@@ -146,8 +148,9 @@ def _ok(
     adverts: Tuple[Tuple[str, str], ...] = (),
     detail: str = "",
     runtime: Optional[RuntimeInfo] = None,
+    extra_metrics: Tuple[Tuple[str, str], ...] = (),
 ) -> SetupResult:
-    metrics = (("use_singularity", use),)
+    metrics = (("use_singularity", use), *extra_metrics)
     return SetupResult(EXIT_OK, outcome, "OK", "", detail, metrics, adverts, tuple(notes), runtime)
 
 
@@ -179,7 +182,7 @@ def _image_status(
         return ImageStatus(key, image, image, where + problem)
     if is_remote_image(image):
         return ImageStatus(key, image, image, "")
-    local = image[len("file://") :] if image[:7].lower() == "file://" else image
+    local = local_image_path(image)
     host = _resolve_cvmfs(local, cvmfs_mount_dir)
     if not os.path.exists(host):
         checked = " (checked {})".format(host) if host != local else ""
@@ -368,6 +371,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
         settings = settings_from(config, environ)
     except ConfigError as exc:
         return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)
+    env_metrics = _check_env_policy(config, environ, notes)
 
     sources = SourcePolicy.from_settings({name: config.get(name) or "" for name in SOURCE_SETTINGS})
     statuses = check_images(images, restrictions, cvmfs_mount_dir, sources if sources.active else None)
@@ -392,7 +396,23 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
     )
     adverts = _success_adverts(config, outcome, info, images.format() if len(images) else "", os_list)
     adverts += source_adverts(sources)
-    return _ok(outcome, "True", notes, adverts=tuple(adverts), runtime=info)
+    return _ok(outcome, "True", notes, adverts=tuple(adverts), runtime=info, extra_metrics=env_metrics)
+
+
+def _check_env_policy(
+    config: Mapping[str, str], environ: Mapping[str, str], notes: List[str]
+) -> Tuple[Tuple[str, str], ...]:
+    """Warn once, here, about GLIDEIN_CONTAINER_ENV words the job wrapper will ignore at every job."""
+    unknown = env_policy(_env_or_config(config, environ, "GLIDEIN_CONTAINER_ENV"))[1]
+    if not unknown:
+        return ()
+    notes.append(
+        "warning: GLIDEIN_CONTAINER_ENV: unknown {} ignored by the job wrapper (expected a comma list of "
+        "{}); fix the factory or frontend attribute".format(
+            ", ".join(repr(word) for word in unknown), ", ".join(ENV_POLICY_WORDS)
+        )
+    )
+    return (("container_env_ignored", ",".join(unknown)),)
 
 
 def _cannot_use(outcome: Outcome, reason: str, problem: str, notes: List[str]) -> SetupResult:

@@ -961,12 +961,10 @@ case(
     config="GLIDEIN_SINGULARITY_OPTS --x 'y\n",
 )
 case(
-    "node-env-policy-unknown",
-    refusal(
-        "GLIDEIN_CONTAINER_ENV: unknown value 'keepsome' in 'keepsome'; expected a comma list of clearpaths, clearall, keepall, osgset, condorset, gwmsset, clear",
-        True,
-    ),
+    "node-env-policy-unknown",  # a typo in the node's policy must not refuse every job: ignored, default applies
+    container(env_absent=["LD_LIBRARY_PATH"]),
     config="GLIDEIN_CONTAINER_ENV keepsome\n",
+    environ={"LD_LIBRARY_PATH": "/opt/host/lib"},
 )
 case(
     "node-restrictions-unknown",
