@@ -69,6 +69,8 @@ def site(bed: Session) -> Iterator[Site]:
         yield Site(bed, pool, glideins, slots, token)
     finally:
         _kill_pilots(bed)
+        for glidein in glideins.values():
+            rg.stop_glidein(glidein)  # reap the nsenter that started it
         pool.stop()
         web.stop()
 
