@@ -113,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
             names = write_bundle(package_dir, args.output)
             lines = ["{} ({} modules)".format(args.output, len(names))]
     except OSError as exc:
-        print("ERROR: cannot write {}: {}".format(exc.filename or args.output, exc.strerror or exc), file=sys.stderr)
+        name = str(exc.filename or args.output)
+        name = name[: -len(".tmp")] if name.endswith(".tmp") else name  # the file written atomically
+        print("ERROR: cannot write {}: {}".format(name, exc.strerror or exc), file=sys.stderr)
         return 1
     except GlideinSingularityError as exc:
         print("ERROR: {}".format(exc), file=sys.stderr)
