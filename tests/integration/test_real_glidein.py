@@ -110,7 +110,12 @@ def test_required_glidein_keeps_the_entry_os_and_installs_start_and_health(site:
         ad["SINGULARITY_MODE"],
     )
     assert ("rhel9,debian13", "rhel9,debian13") == (ad["GLIDEIN_REQUIRED_OS"], ad["SINGULARITY_OS_LIST"])
-    assert (True, True) == ("GS_HEALTHY" in str(ad["START"]), "SINGULARITY_OS_LIST" in str(ad["START"]))
+    # START names our terms; each is a slot attribute (the health and OS-list checks among them)
+    assert (True, True, True) == (
+        "MY.GS_START_OS" in str(ad["START"]),
+        "GS_HEALTHY" in str(ad["GS_START_IMAGE"]),
+        "SINGULARITY_OS_LIST" in str(ad["GS_START_OS"]),
+    )
     health = site.pool.wait_for(
         lambda: slot(site, "required").get("GS_HEALTH_CHECKED") and slot(site, "required"),
         3 * PERIOD + 20,
