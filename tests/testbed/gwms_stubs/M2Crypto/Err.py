@@ -1,5 +1,0 @@
-"""Importable only."""
-
-
-def get_error():
-    return ""

@@ -1,5 +1,0 @@
-"""Importable only."""
-
-
-def passphrase_callback(*args, **kwargs):
-    return b""
