@@ -1,7 +1,5 @@
 """Tables for the exact old-ClassAd literal parser, the Ad mapping and format_literal."""
 
-import time
-
 import pytest
 
 from glidein_singularity.classad import (
@@ -134,17 +132,13 @@ def test_ad_equality_by_text():
     assert parse_ad("A = 1\n") == Ad({"a": " 1"})
 
 
-def test_large_ad_parses_fast():
-    """A 500-attribute ad with every value read parses in well under 2 ms."""
+def test_large_ad_parses_every_value():
+    """A 500-attribute ad parses with every value read exactly (its speed is a benchmark's business:
+    benchmarks/inbed/scale.py, not a timed test)."""
     text = "".join('Attr{0} = "value {0} \\"q\\""\nNum{0} = {0}\n'.format(i) for i in range(250))
-    best = float("inf")
-    for _ in range(20):
-        start = time.perf_counter()
-        ad = parse_ad(text)
-        ad.values()
-        best = min(best, time.perf_counter() - start)
+    ad = parse_ad(text)
     assert len(ad) == 500
-    assert best < 0.002
+    assert ('value 7 "q"', 249) == (ad["Attr7"], ad["Num249"])
 
 
 @pytest.mark.parametrize(
