@@ -222,19 +222,23 @@ def from_starter(
     probe: "Optional[Callable[[str], PathInfo]]" = None,
     cwd: "Optional[str]" = None,
     bindings: bool = True,
+    job_ad: "Optional[Ad]" = None,
 ) -> PlanInputs:
     """The inputs of the job the starter is launching (the wrapper, the prepare-job hook), started in
     ``cwd`` (default: the current directory). ``bindings=False`` leaves non-literal values unevaluated
     even where the ClassAd bindings are importable (as the wrapper under ``python -S`` sees them).
+    ``job_ad``: the job ad when the caller has it already (the hook reads the starter's copy on stdin),
+    else ``_CONDOR_JOB_AD`` is read.
 
     Raises AdError when an ad file cannot be read, KeyError naming a missing ``_CONDOR_*`` variable.
     """
     from .ads import load_ad
 
     for name in ("_CONDOR_JOB_AD", "_CONDOR_MACHINE_AD"):
-        if not environ.get(name):
+        if not environ.get(name) and (job_ad is None or name == "_CONDOR_MACHINE_AD"):
             raise KeyError(name + " is not set: cannot read the ads")
-    job_ad = load_ad(environ["_CONDOR_JOB_AD"], "job ad", bindings)
+    if job_ad is None:
+        job_ad = load_ad(environ["_CONDOR_JOB_AD"], "job ad", bindings)
     machine_path = environ["_CONDOR_MACHINE_AD"]
     machine_ad = load_ad(machine_path, "machine ad", bindings)
     if cwd is None:

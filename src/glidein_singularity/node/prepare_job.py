@@ -55,9 +55,9 @@ def _job_argv(job_ad: "Ad") -> "List[str]":
 
 def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[str, object]]":
     """The hook's output lines (attribute, value) for the job ad text on stdin."""
-    from ..ads import classad_evaluator, load_ad
+    from ..ads import classad_evaluator
     from ..classad import parse_ad
-    from ..inputs import ad_file_trusted, assemble, glidein_config_path, make_probe, read_glidein_config
+    from ..inputs import from_starter
     from ..jobenv import format_v2, read_job_environment, starter_owned
     from ..plan import LaunchPlan, host_unsafe
 
@@ -81,21 +81,10 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
     for name, value in environ.items():
         if starter_owned(name):
             starter_env[name] = value
-    machine_path = environ.get("_CONDOR_MACHINE_AD", "")
-    machine_ad = load_ad(machine_path, "machine ad")
-    trusted = ad_file_trusted(machine_path)
-    path = glidein_config_path(machine_ad, trusted, here)
-    config = read_glidein_config(path) if path else {}
     # The hook runs in the sandbox; the job will start in the starter's IWD (its own directory with
     # should_transfer_files = NO), which the starter publishes as _CONDOR_JOB_IWD.
-    cwd: Optional[str] = environ.get("_CONDOR_JOB_IWD") or None
-    if cwd is None:
-        try:
-            cwd = os.getcwd()
-        except OSError:
-            cwd = None
-    inputs = assemble(
-        job_ad, machine_ad, trusted, starter_env, _job_argv(job_ad), cwd, make_probe(), path, config
+    inputs = from_starter(
+        starter_env, _job_argv(job_ad), here, cwd=environ.get("_CONDOR_JOB_IWD") or None, job_ad=job_ad
     )
     result = inputs.plan()
     if isinstance(result, LaunchPlan) and result.fetch is not None:
