@@ -338,3 +338,24 @@ def test_results_not_found_leave_has_singularity_alone(bed):
         'GS_HEALTHY = false\nGS_HEALTH_REASON = "{}"\nGS_HEALTH_CHECKED = N\nGS_CONSECUTIVE_FAILURES = 0\n'
         "- update:true\n".format(reason)
     ) == blank_checked(proc.stdout)
+
+
+def test_image_missing_at_start_is_not_an_outage(bed):
+    """An image of the dictionary that the startup script already did not serve (missing at start: not
+    in SINGULARITY_OS_LIST) does not drain the slot; a served one that disappears does."""
+    bed.runtime()
+    missing = bed.root / "images" / "el8"
+    bed.write_config(
+        extra="SINGULARITY_IMAGES_DICT default:{},rhel8:{}\nSINGULARITY_OS_LIST default\n".format(
+            bed.image, missing
+        )
+    )
+    served_only, _ = bed.run()
+    bed.write_config(
+        extra="SINGULARITY_IMAGES_DICT default:{},rhel8:{}\nSINGULARITY_OS_LIST default,rhel8\n".format(
+            bed.image, missing
+        )
+    )
+    both, _ = bed.run()
+    assert "GS_HEALTHY = true" in served_only
+    assert (True, True) == ("GS_HEALTHY = false" in both, "image {}: missing".format(missing) in both)

@@ -834,3 +834,66 @@ def test_missing_wrapper_entry_fails_the_glidein(glidein):
     )
     expected = (1, ("ERROR", [("failure", "Corruption")], detail))
     assert expected == (proc.returncode, glidein.result())
+
+
+# --- coexistence with GlideinWMS's own scripts (issue #14) ----------------------------------------------
+
+
+def test_entry_required_os_recovered_after_gwms_singularity_setup(glidein):
+    """GlideinWMS's singularity_setup.sh runs first and leaves ``GLIDEIN_REQUIRED_OS any`` in glidein_config;
+    gs-setup takes the entry's value from the entry's constants file (as cat_consts.sh merged it), serves
+    only its OS keys, and advertises it again."""
+    glidein.fake()
+    entry = glidein.root / "entry_x"
+    entry.mkdir()
+    (entry / "constants.cfg").write_text("GLIDEIN_Site\tX\nGLIDEIN_REQUIRED_OS\trhel9\n")
+    (glidein.cvmfs / "sing.org" / "default").mkdir()
+    glidein.write_config(
+        GLIDEIN_Singularity_Use="PREFERRED",
+        ENTRY_CONSTS_FILE="entry_x/constants.cfg",
+        GLIDEIN_REQUIRED_OS="any",  # what GlideinWMS's singularity_setup.sh advertised
+        SINGULARITY_IMAGES_DICT="default:/cvmfs/sing.org/default,rhel9:/cvmfs/sing.org/el9",
+    )
+    proc = glidein.run()
+    config = glidein.config()
+    assert (0, "rhel9", "rhel9") == (
+        proc.returncode,
+        config.get("SINGULARITY_OS_LIST"),
+        config.get("GLIDEIN_REQUIRED_OS"),
+    ), proc.stdout + proc.stderr
+    assert "GLIDEIN_REQUIRED_OS" in glidein.condor_vars()
+
+
+def test_glidein_condor_config_installed(glidein):
+    """In a GlideinWMS glidein (a work dir with condor_config.d, GlideinWMS's LOCAL_CONFIG_DIR), gs-setup
+    installs our START term and health probe there, pointing at this glidein, and sets the failure
+    marker the job wrapper and the probe share."""
+    (glidein.root / "condor_config.d").mkdir()
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
+    proc = glidein.run()
+    installed = (glidein.root / "condor_config.d" / "60-glidein-singularity.config").read_text()
+    wrapper = (ROOT / "condor_config.d" / "50-glidein-singularity-wrapper.config").read_text()
+    start = (ROOT / "condor_config.d" / "60-glidein-singularity-start.config").read_text()
+    health = (ROOT / "condor_config.d" / "70-glidein-singularity-health.config").read_text()
+    marker = str(glidein.root / "gs-failures")
+    assert (0, marker) == (proc.returncode, glidein.config().get("GS_FAILURE_MARKER")), proc.stderr
+    assert "GS_LIBEXEC = {}\n".format(glidein.root) in installed
+    assert "GS_GLIDEIN_CONFIG = {}\n".format(glidein.config_path) in installed
+    assert "GS_FAILURE_MARKER = {}\n".format(marker) in installed
+    assert (True, True, True) == (wrapper in installed, start in installed, health in installed)
+    # the last word on the job wrapper is GlideinWMS's condor_job_wrapper.sh, which runs ours
+    assert installed.rstrip().endswith("USER_JOB_WRAPPER = $(LOCAL_DIR)/condor_job_wrapper.sh")
+
+
+def test_glidein_condor_config_missing_snippet_fails(glidein):
+    """A gs-setup shipped without the snippets fails as Corruption naming the first file to ship."""
+    client = glidein.root / "client"
+    client.mkdir()
+    for name in ("gs-setup", "gs_job_wrapper.py"):
+        shutil.copy(str(ROOT / "glidein_scripts" / name), str(client / name))
+    (glidein.root / "condor_config.d").mkdir()
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER")
+    proc = glidein.run(launcher=client / "gs-setup", env={"GS_PACKAGE_PATH": str(ROOT / "src")})
+    status, metrics, detail = glidein.result()
+    assert (1, "ERROR", [("failure", "Corruption")]) == (proc.returncode, status, metrics)
+    assert "50-glidein-singularity-wrapper.config not found next to gs-setup" in (detail or "")

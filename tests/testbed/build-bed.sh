@@ -72,8 +72,9 @@ log "install htcondor (trixie), apptainer (sid), busybox-static, procps, openssh
 in_bed apt-get -qq update
 # python3-yaml and python3-jinja2: the guides' admin commands (lint, render, import) run in the bed too.
 # openssh-server and openssh-client: condor_ssh_to_job (the default /usr/sbin/sshd).
+# curl: GlideinWMS's glidein_startup.sh downloads its files with curl or wget.
 in_bed apt-get -qq install -y htcondor busybox-static procps util-linux python3-yaml python3-jinja2 \
-    openssh-server openssh-client >/dev/null
+    openssh-server openssh-client curl >/dev/null
 in_bed apt-get -qq install -y -t sid apptainer >/dev/null
 # Image fetching (#16): a loopback OCI registry, tools to build and push images offline, and
 # squashfuse so SIF images run unprivileged (the session makes /dev/fuse in its private /dev).

@@ -74,8 +74,9 @@ class Pool:
         self.configs[name] = text
         self.s.write(f"/etc/condor/config.d/{name}", text)
 
-    def start(self, timeout: float = 90) -> None:
-        """Start condor_master and wait until the schedd answers and the startd advertises slots."""
+    def start(self, timeout: float = 90, wait_slots: bool = True) -> None:
+        """Start condor_master and wait until the schedd answers and (``wait_slots``) the startd advertises
+        slots."""
         self.s.write("/etc/condor/config.d/00-gs-testbed.config", BASE_CONFIG)
         for name, text in self.configs.items():
             self.s.write(f"/etc/condor/config.d/{name}", text)
@@ -87,7 +88,9 @@ class Pool:
             "/var/lock/condor /var/lib/condor && chmod 755 /var/lib/condor/execute"
         )
         self.s.run(["condor_master"])
-        self.wait_for(lambda: self.slots() and self._schedd_up(), timeout, "the pool to come up")
+        self.wait_for(
+            lambda: (self.slots() or not wait_slots) and self._schedd_up(), timeout, "the pool to come up"
+        )
 
     def _schedd_up(self) -> bool:
         return self.s.run(["condor_q", "-totals"], check=False, timeout=20).returncode == 0

@@ -156,3 +156,23 @@ def test_installed_console_script_renders(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == pathlib.Path("frontend/example.rendered/frontend.xml").read_text(encoding="utf-8")
+
+
+def test_lint_repository_not_mounted_is_not_checked(tmp_path, capsys):
+    """A host with some CVMFS repositories but not the images' (a frontend host, an autofs /cvmfs that
+    mounted another one): their images are "not checked", never "missing"."""
+    (tmp_path / "cvmfs" / "cms.cern.ch").mkdir(parents=True)
+    config = tmp_path / "fe.yaml"
+    config.write_text(
+        "frontend:\n  global:\n    images: {rhel9: /cvmfs/singularity.opensciencegrid.org/el9, "
+        "rhel8: /cvmfs/cms.cern.ch/el8}\n"
+    )
+    assert main(["lint", str(config), "--cvmfs-root", str(tmp_path / "cvmfs")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        "{}:3: GS106 error: frontend.global.images.rhel8: {}".format(
+            config, "CVMFS image '/cvmfs/cms.cern.ch/el8' does not exist"
+        ),
+        "{}:3: GS106 note: frontend.global.images.rhel9: 1 CVMFS image(s) not checked: repository "
+        "/cvmfs/singularity.opensciencegrid.org not mounted here (use --cvmfs-root DIR)".format(config),
+    ]

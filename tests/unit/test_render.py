@@ -1,5 +1,6 @@
 """Rendering to GlideinWMS XML: every template variant parses as XML and carries the right flags."""
 
+import os
 import pathlib
 import textwrap
 import xml.etree.ElementTree as ET
@@ -31,22 +32,22 @@ VARIANTS = [
     pytest.param(
         "frontend:\n  global: {singularity_use: PREFERRED}\n"
         "  groups:\n    cms: {singularity_use: REQUIRED}\n",
-        {"frontend.xml": ("frontend", 1, 4, 1)},
+        {"frontend.xml": ("frontend", 1, 9, 1)},
         id="frontend-global-files-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\n",
-        {"frontend.xml": ("frontend", 0, 4, 1)},
+        {"frontend.xml": ("frontend", 0, 9, 1)},
         id="frontend-empty-global-and-group",
     ),
     pytest.param(
         "frontend:\n  global: {singularity_use: NEVER}\n",
-        {"frontend.xml": ("frontend", 1, 4, 0)},
+        {"frontend.xml": ("frontend", 1, 9, 0)},
         id="frontend-without-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\nfactory:\n  scripts_dir: /srv/gs\n  entries:\n    ce1: {}\n",
-        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 4, 1)},
+        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 9, 1)},
         id="factory-ships-files",
     ),
     pytest.param(
@@ -134,12 +135,37 @@ def test_frontend_files_flags():
     assert files == [
         {"absfname": "/web/gs/glidein_singularity.zip", **common, "executable": "False", "wrapper": "False"},
         {"absfname": "/web/gs/gs_job_wrapper.py", **common, "executable": "False", "wrapper": "False"},
+        {"absfname": "/web/gs/gs-health", **common, "executable": "False", "wrapper": "False"},
+        {"absfname": "/web/gs/gs-prepare-job", **common, "executable": "False", "wrapper": "False"},
+        {
+            "absfname": "/web/gs/50-glidein-singularity-wrapper.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
+        {
+            "absfname": "/web/gs/60-glidein-singularity-start.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
+        {
+            "absfname": "/web/gs/70-glidein-singularity-health.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
         {"absfname": "/web/gs/gs-setup", **common, "executable": "True", "period": "0", "wrapper": "False"},
         {"absfname": "/web/gs/gs-job-wrapper", **common, "executable": "False", "wrapper": "True"},
     ]
     assert [f.name for f in GLIDEIN_FILES] == [
         "glidein_singularity.zip",
         "gs_job_wrapper.py",
+        "gs-health",
+        "gs-prepare-job",
+        "50-glidein-singularity-wrapper.config",
+        "60-glidein-singularity-start.config",
+        "70-glidein-singularity-health.config",
         "gs-setup",
         "gs-job-wrapper",
     ]
@@ -283,3 +309,43 @@ def test_deployment_doc_shows_what_render_writes():
     start = xml_text.index("   <files>")
     block = xml_text[start : xml_text.index("</files>", start) + len("</files>")]
     assert block in doc
+
+
+def test_factory_global_attrs_never_force_job_publishing():
+    """In the factory's global <attrs>, GlideinWMS refuses job_publish for attributes its own
+    condor_vars.lst declares without a job environment name: render leaves it off there, and keeps it
+    on at entry level, where GlideinWMS accepts it (tests/unit/test_gwms_config.py runs GlideinWMS's code)."""
+    outputs = rendered(
+        """
+        factory:
+          global:
+            bind_path_default: [/hadoop]
+            singularity_opts: --no-eval
+          entries:
+            ce1:
+              bind_path_default: [/data]
+        """
+    )
+    glob = attrs_of(outputs["factory.xml"].find("attrs"))
+    entry = attrs_of(outputs["factory.xml"].find("entries/entry[@name='ce1']/attrs"))
+    assert ("False", "False", "True") == (
+        glob["GLIDEIN_SINGULARITY_BINDPATH_DEFAULT"]["job_publish"],
+        glob["GLIDEIN_SINGULARITY_OPTS"]["job_publish"],
+        entry["GLIDEIN_SINGULARITY_BINDPATH_DEFAULT"]["job_publish"],
+    )
+
+
+def test_bundle_ship_writes_exactly_the_rendered_files(tmp_path):
+    """`bundle --ship DIR` writes every file render lists, nothing else (no __pycache__), and a files.xml
+    equal to render's <files> block for the same directory."""
+    from glidein_singularity.commands.bundle import ship
+
+    ship_dir = tmp_path / "ship"
+    written = ship(str(pathlib.Path("src/glidein_singularity").resolve()), str(ship_dir), "frontend")
+    assert sorted(written) == sorted([f.name for f in GLIDEIN_FILES] + ["files.xml"])
+    assert sorted(p.name for p in ship_dir.iterdir()) == sorted(written)
+    text = render(load_config("frontend:\n  scripts_dir: {}\n  groups: {{}}\n".format(ship_dir), "fe.yaml"))
+    frontend = ET.fromstring(text["frontend.xml"].split("\n", 1)[1])
+    shipped = ET.fromstring((ship_dir / "files.xml").read_text().split("\n", 1)[1])
+    assert [f.attrib for f in frontend.findall("files/file")] == [f.attrib for f in shipped.findall("file")]
+    assert all(os.access(str(ship_dir / name), os.X_OK) for name in ("gs-setup", "gs-health"))

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _cvmfs_checker(root: Optional[str]) -> Optional[Callable[[str], bool]]:
+def _cvmfs_checker(root: Optional[str]) -> Optional[Callable[[str], Optional[bool]]]:
     if root is None:
         # An automounted /cvmfs lists nothing until a repository is used: any entry means "mounted".
         if not (os.path.ismount("/cvmfs") or (os.path.isdir("/cvmfs") and os.listdir("/cvmfs"))):
@@ -39,8 +39,13 @@ def _cvmfs_checker(root: Optional[str]) -> Optional[Callable[[str], bool]]:
         root = "/cvmfs"
     base = root.rstrip("/")
 
-    def exists(path: str) -> bool:
-        return os.path.exists(base + path[len("/cvmfs") :])
+    def exists(path: str) -> Optional[bool]:
+        """True/False for an image in a repository mounted here; None (not checked) otherwise."""
+        rest = path[len("/cvmfs") :]
+        repository = rest.lstrip("/").split("/")[0]
+        if not repository or not os.path.isdir(os.path.join(base, repository)):
+            return None  # the repository is not mounted here (autofs mounts it when it exists)
+        return os.path.exists(base + rest)
 
     return exists
 

@@ -37,7 +37,7 @@ from .config import (
     Group,
     GroupSettings,
 )
-from .render import FACTORY_FLAGS, FRONTEND_FLAGS, GLIDEIN_FILES, Flags
+from .render import FACTORY_FLAGS, FACTORY_GLOBAL_FLAGS, FRONTEND_FLAGS, GLIDEIN_FILES, Flags
 
 __all__ = ["config_to_yaml", "import_xml", "import_xml_split", "merge_imports"]
 
@@ -157,9 +157,16 @@ class _Importer:
         defaults: Any,
         settings_type: Callable[..., Any],
         item_type: Callable[..., Any],
+        global_flags: Any = None,
     ) -> tuple[Any, tuple[Any, ...]]:
         """The global settings and the named items (groups or entries) of a frontend or factory XML."""
-        values = self.settings_values(root.find("attrs"), "global attrs", fields, flags, defaults)
+        values = self.settings_values(
+            root.find("attrs"),
+            "global attrs",
+            fields,
+            flags if global_flags is None else global_flags,
+            defaults,
+        )
         items = []
         for element in root.findall(path):
             name = element.get("name", "")
@@ -192,6 +199,7 @@ class _Importer:
             FACTORY_ATTR_DEFAULTS,
             EntrySettings,
             Entry,
+            FACTORY_GLOBAL_FLAGS,
         )
         return FactoryConfig(settings, entries, self.scripts_dir(root, "files"))
 

@@ -54,7 +54,9 @@ RULES: tuple[Rule, ...] = (
 _SEVERITY = {rule.id: rule.severity for rule in RULES}
 
 #: Receives a /cvmfs/... path; says whether it exists. None: CVMFS is not available to check.
-CvmfsExists = Optional[Callable[[str], bool]]
+#: Whether a CVMFS image exists on this host: True, False, or None when its repository is not mounted
+#: here (a frontend host usually has no CVMFS: then the image is "not checked", never "missing").
+CvmfsExists = Optional[Callable[[str], Optional[bool]]]
 
 
 class _Group(NamedTuple):
@@ -125,6 +127,7 @@ class _Linter:
         self.unparsed = tuple(unparsed)
         self.findings: list[Finding] = []
         self.seen: set[tuple[str, str, str]] = set()
+        self.unmounted: set[str] = set()
 
     def damaged(self, path: str) -> bool:
         """True when a schema error (GS100-GS103) lies in the section that holds ``path``."""
@@ -148,12 +151,15 @@ class _Linter:
             for entry in entries:
                 self.check_pair(group, entry)
         if unchecked:
+            where = (
+                "/cvmfs is not mounted here"
+                if self.cvmfs_exists is None
+                else "repository {} not mounted here".format(", ".join(sorted(self.unmounted)))
+            )
             self.add(
                 "GS106",
                 unchecked[0],
-                "{} CVMFS image(s) not checked: /cvmfs is not mounted here (use --cvmfs-root DIR)".format(
-                    len(unchecked)
-                ),
+                "{} CVMFS image(s) not checked: {} (use --cvmfs-root DIR)".format(len(unchecked), where),
                 Severity.NOTE,
             )
         return self.findings
@@ -169,10 +175,13 @@ class _Linter:
             if problem is not None:
                 self.add("GS104", path, problem)
             if images.is_cvmfs_path(image, None):
-                if self.cvmfs_exists is None:
+                exists = None if self.cvmfs_exists is None else self.cvmfs_exists(image)
+                if exists is None:
                     if path not in unchecked:
                         unchecked.append(path)
-                elif not self.cvmfs_exists(image):
+                    if self.cvmfs_exists is not None:
+                        self.unmounted.add("/cvmfs/" + image[len("/cvmfs/") :].split("/")[0])
+                elif not exists:
                     self.add("GS106", path, "CVMFS image {!r} does not exist".format(image))
         if self.config.factory is None:  # no entries to pair with: the group's own restrictions
             allowed = images.parse_restrictions(

@@ -16,7 +16,9 @@ Flag choice, in short (docs/deploy-factory.md has the table):
   the startup script reads ``glidein_config`` and the job wrapper the machine ad; jobs do not need them.
 - Factory attributes get ``const="True" glidein_publish="True" job_publish="False" parameter="True"
   publish="True"`` (GlideinWMS's factory example for ``GLIDEIN_SINGULARITY_REQUIRE``), with
-  ``job_publish="True"`` for the three attributes GlideinWMS reads only from the environment.
+  ``job_publish="True"`` for the three attributes GlideinWMS reads only from the environment, except
+  in the factory's global ``<attrs>`` where GlideinWMS refuses it for two of them
+  (``GWMS_MAIN_VARS_NOT_JOB_PUBLISHED``).
 """
 
 from __future__ import annotations
@@ -40,14 +42,17 @@ from .config import (
 
 __all__ = [
     "FACTORY_FLAGS",
+    "FACTORY_GLOBAL_FLAGS",
     "FRONTEND_FLAGS",
     "GLIDEIN_FILES",
+    "GWMS_MAIN_VARS_NOT_JOB_PUBLISHED",
     "PARTS",
     "GlideinFile",
     "XmlAttr",
     "attr_value",
     "entry_attrs",
     "file_items",
+    "files_xml",
     "group_attrs",
     "render",
 ]
@@ -96,6 +101,19 @@ FACTORY_FLAGS: Mapping[str, Flags] = {
     for spec in ENTRY_FIELDS
 }
 
+#: Attributes GlideinWMS's factory-wide condor_vars.lst already declares without a job environment name:
+#: its factory code refuses ``job_publish="True"`` for them in the global ``<attrs>`` ("Cannot force job
+#: publishing"), and accepts it in an entry's ``<attrs>``. tests/unit/test_gwms_config.py checks this
+#: list against GlideinWMS's own file and code.
+GWMS_MAIN_VARS_NOT_JOB_PUBLISHED = ("GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "GLIDEIN_SINGULARITY_OPTS")
+
+#: Factory-wide (global ``<attrs>``) flags: the entry flags, but never job-published where GlideinWMS
+#: refuses it.
+FACTORY_GLOBAL_FLAGS: Mapping[str, Flags] = {
+    name: (_FA if name in GWMS_MAIN_VARS_NOT_JOB_PUBLISHED else flags)
+    for name, flags in FACTORY_FLAGS.items()
+}
+
 
 class GlideinFile(NamedTuple):
     """A file shipped to every glidein: its name in ``glidein_scripts/`` and its GlideinWMS flags."""
@@ -118,6 +136,33 @@ GLIDEIN_FILES: tuple[GlideinFile, ...] = (
         "gs_job_wrapper.py",
         (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
         "the job wrapper's Python entry, a regular file next to the bundle",
+    ),
+    GlideinFile(
+        "gs-health",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the health probe (a startd cron job); gs-setup links it next to glidein_config and makes it "
+        "executable",
+    ),
+    GlideinFile(
+        "gs-prepare-job",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the starter's prepare-job hook; gs-setup links it next to glidein_config and makes it executable",
+    ),
+    GlideinFile(
+        "50-glidein-singularity-wrapper.config",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the prepare-job hook's settings; gs-setup installs them into the glidein's HTCondor "
+        "configuration (USER_JOB_WRAPPER stays GlideinWMS's)",
+    ),
+    GlideinFile(
+        "60-glidein-singularity-start.config",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the START term; gs-setup installs it into the glidein's HTCondor configuration",
+    ),
+    GlideinFile(
+        "70-glidein-singularity-health.config",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "the health probe's startd cron settings; gs-setup installs them with the START term",
     ),
     GlideinFile(
         "gs-setup",
@@ -184,9 +229,9 @@ def group_attrs(settings: GroupSettings) -> list[XmlAttr]:
     return _attrs(settings, GROUP_FIELDS, FRONTEND_FLAGS)
 
 
-def entry_attrs(settings: EntrySettings) -> list[XmlAttr]:
-    """The factory ``<attr>`` elements of an entry (or of the factory-wide settings)."""
-    return _attrs(settings, ENTRY_FIELDS, FACTORY_FLAGS)
+def entry_attrs(settings: EntrySettings, factory_wide: bool = False) -> list[XmlAttr]:
+    """The factory ``<attr>`` elements of an entry (or, ``factory_wide``, of the global ``<attrs>``)."""
+    return _attrs(settings, ENTRY_FIELDS, FACTORY_GLOBAL_FLAGS if factory_wide else FACTORY_FLAGS)
 
 
 def file_items(scripts_dir: str, side: str = "frontend") -> list[_File]:
@@ -240,7 +285,18 @@ def _factory(config: Config, source: str) -> str:
     entries = [{"name": e.name, "attrs": entry_attrs(e.settings)} for e in factory.entries]
     template = _ENV.get_template("factory.xml.j2")
     return template.render(
-        source=source, global_attrs=entry_attrs(factory.global_settings), files=files, entries=entries
+        source=source,
+        global_attrs=entry_attrs(factory.global_settings, factory_wide=True),
+        files=files,
+        entries=entries,
+    )
+
+
+def files_xml(scripts_dir: str, side: str = "frontend") -> str:
+    """The ``<files>`` element shipping ``GLIDEIN_FILES`` from ``scripts_dir`` (``bundle --ship``)."""
+    template = _ENV.get_template("files.xml.j2")
+    return template.render(
+        directory=_comment_safe(scripts_dir), side=side, files=file_items(scripts_dir, side)
     )
 
 

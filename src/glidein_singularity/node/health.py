@@ -402,6 +402,11 @@ def _local_images(config: Mapping[str, str], environ: Mapping[str, str]) -> Tupl
     mount_dir = runtime.settings_from(config, environ).cvmfs_mount_dir
     keys = [key for key in DEFAULT_OS_LOOKUP if images.get(key)]
     keys += [key for key in images if images.get(key) and key not in keys]
+    # The startup script publishes the keys it serves (present at start, allowed by the entry): an
+    # image that was already missing then is its warning, not an outage that drains the slot.
+    served = [key.strip() for key in (config.get("SINGULARITY_OS_LIST") or "").split(",") if key.strip()]
+    if served:
+        keys = [key for key in keys if key in served]
     paths: List[str] = []
     for key in keys:
         ref = images.get(key) or ""

@@ -79,10 +79,13 @@ __all__ = [
     "SetupResult",
     "check_images",
     "format_config_d",
+    "glidein_condor_config",
     "htcondor_knobs",
+    "install_glidein_condor_config",
     "install_wrapper_code",
     "main",
     "publish_glidein",
+    "recover_factory_values",
     "run_setup",
     "source_adverts",
     "verdict",
@@ -617,10 +620,151 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
     done.append("copied {} to {}".format(package_location, target))
     for name in (HEALTH_ENTRY, HOOK_ENTRY):
         launcher = os.path.join(scripts_dir, name)
+        if os.path.isfile(launcher) and not os.access(launcher, os.X_OK):
+            # GlideinWMS downloads a regular file without the executable bit; HTCondor runs this one.
+            os.chmod(launcher, os.stat(launcher).st_mode | 0o555)
+            done.append("made {} executable".format(launcher))
         if os.path.isfile(launcher) and _link(os.path.abspath(launcher), os.path.join(work_dir, name)):
             # next to glidein_config, where each looks for the startup script's results
             done.append("linked {} -> {}".format(os.path.join(work_dir, name), launcher))
     return done
+
+
+# --- coexistence with GlideinWMS's own startup scripts ------------------------------------------------
+
+#: glidein_config keys naming the factory's constants files, the entry's first. GlideinWMS's
+#: cat_consts.sh merges them into glidein_config before any script runs; a later script may overwrite the
+#: merged copy, the files keep what the factory set.
+FACTORY_CONSTS_KEYS = ("ENTRY_CONSTS_FILE", "CONSTS_FILE")
+#: Factory attributes GlideinWMS's singularity_setup.sh (which runs before gs-setup) overwrites in
+#: glidein_config: it advertises ``GLIDEIN_REQUIRED_OS any`` whatever the entry set.
+RECOVERED_FACTORY_ATTRS = ("GLIDEIN_REQUIRED_OS",)
+
+
+def _consts_value(path: str, key: str) -> Optional[str]:
+    """The value of ``key`` in a GlideinWMS constants file (``KEY<TAB>value`` lines), or None."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    found = None
+    for line in lines:
+        name, _, value = line.partition("\t")
+        if name.rstrip() == key:
+            found = value.rstrip()
+    return found
+
+
+def recover_factory_values(config: Mapping[str, str], work_dir: str) -> Tuple[Dict[str, str], List[str]]:
+    """Return ``config`` with the factory's own values of ``RECOVERED_FACTORY_ATTRS``, and notes.
+
+    The value comes from the entry's constants file, else the factory-wide one, as named in
+    glidein_config (relative names are relative to the glidein work dir); without such files (or
+    without the key in them) glidein_config's value stands.
+    """
+    recovered = dict(config)
+    notes = []
+    for key in RECOVERED_FACTORY_ATTRS:
+        for consts_key in FACTORY_CONSTS_KEYS:
+            name = (config.get(consts_key) or "").strip()
+            if not name:
+                continue
+            value = _consts_value(os.path.join(work_dir, name), key)
+            if value is None:
+                continue
+            current = config.get(key)
+            if value != current:
+                notes.append(
+                    '{} is "{}" as the factory set it ({} {}), not "{}" as found in glidein_config '
+                    "(GlideinWMS's singularity_setup.sh writes any)".format(
+                        key, value, consts_key, name, current
+                    )
+                )
+                recovered[key] = value
+            break
+    return recovered, notes
+
+
+#: The glidein's HTCondor reads every file of ``<work dir>/condor_config.d`` (GlideinWMS's
+#: condor_config: ``LOCAL_CONFIG_DIR = $(WORK_DIR)/condor_config.d``) after the main configuration,
+#: condor_startup.sh's START included: ours is written there.
+GLIDEIN_CONFIG_DIR = "condor_config.d"
+GLIDEIN_CONFIG_FILE = "60-glidein-singularity.config"
+#: Our snippets installed into a glidein: the wrapper's (the prepare-job hook and the attributes it
+#: publishes), the START term and the health probe.
+GLIDEIN_SNIPPETS = (
+    "50-glidein-singularity-wrapper.config",
+    "60-glidein-singularity-start.config",
+    "70-glidein-singularity-health.config",
+)
+#: In a glidein, USER_JOB_WRAPPER stays GlideinWMS's: condor_startup.sh concatenates the wrapper files
+#: (ours: gs-job-wrapper) into this file in the work dir and sets the same line before our file.
+GLIDEIN_JOB_WRAPPER = "USER_JOB_WRAPPER = $(LOCAL_DIR)/condor_job_wrapper.sh"
+#: The job wrapper's failure counter in a glidein (relative to the work dir), read by the health probe.
+GLIDEIN_FAILURE_MARKER = "gs-failures"
+
+
+def _find_snippet(scripts_dir: str, name: str) -> str:
+    """A shipped snippet: next to gs-setup, or in a source checkout's condor_config.d/."""
+    for directory in (scripts_dir, os.path.join(os.path.dirname(scripts_dir), "condor_config.d")):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return path
+    msg = "{} not found next to gs-setup in {} (ship it: glidein-singularity bundle --ship DIR)".format(
+        name, scripts_dir
+    )
+    raise ConfigError(msg)
+
+
+def _config_path(path: str) -> str:
+    """A path as an HTCondor config value (``$`` kept literal); refuses what a config line cannot hold."""
+    if any(c in path for c in "\n\r\\") or path != path.strip():
+        msg = "path {!r} cannot be written into the glidein's HTCondor configuration".format(path)
+        raise ConfigError(msg)
+    return path.replace("$", "$(DOLLAR)")
+
+
+def glidein_condor_config(work_dir: str, glidein_config: str, marker: str, snippets: Sequence[str]) -> str:
+    """The text of the glidein's config.d file: our locations, our snippets, GlideinWMS's job wrapper."""
+    lines = [
+        "# Written by gs-setup: glidein-singularity's START term and health probe for this glidein.",
+        "# HTCondor reads it after condor_startup.sh's configuration (LOCAL_CONFIG_DIR).",
+        "GS_LIBEXEC = " + _config_path(work_dir),
+        "GS_GLIDEIN_CONFIG = " + _config_path(glidein_config),
+        "GS_FAILURE_MARKER = " + _config_path(marker),
+        "",
+    ]
+    tail = "# GlideinWMS's job wrapper, which runs gs-job-wrapper (50- above names it directly).\n"
+    body = "\n".join(text.rstrip("\n") + "\n" for text in snippets)
+    return "\n".join(lines) + "\n" + body + "\n" + tail + GLIDEIN_JOB_WRAPPER + "\n"
+
+
+def install_glidein_condor_config(
+    work_dir: str, scripts_dir: str, glidein_config: str, config: Mapping[str, str]
+) -> List[str]:
+    """Install our hook, START term and health probe into the glidein's HTCondor configuration; return
+    notes.
+
+    Writes ``<work dir>/condor_config.d/60-glidein-singularity.config`` and, unless set, the failure
+    marker's path (``GS_FAILURE_MARKER``) into glidein_config, where the job wrapper reads it. Without
+    that directory (not a GlideinWMS glidein, or one older than 3.9) nothing is written. Raises
+    ConfigError naming a snippet that was not shipped, OSError when a file cannot be written.
+    """
+    directory = os.path.join(work_dir, GLIDEIN_CONFIG_DIR)
+    if not os.path.isdir(directory):
+        return ["warning: {} does not exist: START term and health probe not installed".format(directory)]
+    texts = []
+    for name in GLIDEIN_SNIPPETS:
+        with open(_find_snippet(scripts_dir, name), encoding="utf-8") as handle:
+            texts.append(handle.read())
+    marker = (config.get("GS_FAILURE_MARKER") or "").strip()
+    if not marker:
+        marker = os.path.join(work_dir, GLIDEIN_FAILURE_MARKER)
+        add_config_lines(glidein_config, [("GS_FAILURE_MARKER", marker)])
+    target = os.path.join(directory, GLIDEIN_CONFIG_FILE)
+    _write_atomically(target, glidein_condor_config(work_dir, glidein_config, marker, texts))
+    return ["installed the START term and the health probe in {}".format(target)]
 
 
 # --- command line ----------------------------------------------------------------------------------------
@@ -698,7 +842,20 @@ def _run_glidein(args: argparse.Namespace, started: float) -> int:
             write_result_error(SCRIPT_ID, "Corruption", detail, {})
             print("ERROR: " + detail, file=sys.stderr)
             return EXIT_FAILURE
+    config, recovered = recover_factory_values(config, work_dir)
+    _say(recovered)
+    if scripts_dir:
+        try:
+            _say(install_glidein_condor_config(work_dir, scripts_dir, glidein_config, config))
+        except (OSError, ConfigError) as exc:
+            detail = "cannot install the START term and health probe in {}: {}".format(work_dir, exc)
+            write_result_error(SCRIPT_ID, "Corruption", detail, {})
+            print("ERROR: " + detail, file=sys.stderr)
+            return EXIT_FAILURE
     result = run_setup(config, os.environ, work_dir)
+    if recovered and result.adverts:
+        restored = tuple((key, config[key]) for key in RECOVERED_FACTORY_ATTRS if config.get(key))
+        result = result._replace(adverts=result.adverts + restored)
     _say(result.notes)
     try:
         publish_glidein(result, glidein_config, config)

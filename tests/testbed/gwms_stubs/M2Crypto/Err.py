@@ -1,0 +1,5 @@
+"""Importable only."""
+
+
+def get_error():
+    return ""

@@ -1,0 +1,5 @@
+"""Importable only."""
+
+
+def passphrase_callback(*args, **kwargs):
+    return b""
