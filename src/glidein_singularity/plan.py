@@ -115,6 +115,9 @@ INSIDE_DIR = "/srv"
 #: TMPDIR inside (a sandbox sub-directory: on disk, cleaned with the sandbox, not transferred back).
 TMP_SUBDIR = ".gs_tmp"
 INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
+#: Where the wrapper puts condor_chirp for a job whose starter runs its I/O proxy (``LaunchPlan.tools_dir``;
+#: first on PATH inside, as GlideinWMS puts its own condor_chirp on the job's PATH).
+TOOLS_SUBDIR = ".gs_bin"
 #: Set inside every container we start (for the job's information).
 INSIDE_MARKER = "GS_IN_CONTAINER"
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
@@ -313,6 +316,7 @@ class LaunchPlan(Record):
         "make_dirs",
         "fallback",
         "fetch",
+        "tools_dir",
     )
     use_container: bool
     image: "Optional[str]"
@@ -325,6 +329,8 @@ class LaunchPlan(Record):
     fallback: "Optional[LaunchPlan]"
     #: The image the wrapper must bring into the glidein's image store before exec (None: nothing).
     fetch: "Optional[ImageFetch]"
+    #: The job directory's ``TOOLS_SUBDIR``, where the wrapper installs condor_chirp (None: not wanted).
+    tools_dir: "Optional[str]"
 
     def __init__(
         self,
@@ -338,6 +344,7 @@ class LaunchPlan(Record):
         make_dirs: "Tuple[str, ...]" = (),
         fallback: "Optional[LaunchPlan]" = None,
         fetch: "Optional[ImageFetch]" = None,
+        tools_dir: "Optional[str]" = None,
     ) -> None:
         Record.__init__(
             self,
@@ -351,6 +358,7 @@ class LaunchPlan(Record):
             make_dirs,
             fallback,
             fetch,
+            tools_dir,
         )
 
     def environment(self, environ: "Mapping[str, str]") -> "Dict[str, str]":
@@ -973,6 +981,7 @@ def _container(
         bool(gpu_flags),
         reasons,
     )
+    tools_dir = _chirp_inside(job_ad, environ, sandbox, rewriter, env_set, reasons)
     return LaunchPlan(
         True,
         image,
@@ -983,7 +992,40 @@ def _container(
         message,
         (sandbox + "/" + TMP_SUBDIR,),
         fetch=fetch,
+        tools_dir=tools_dir,
     )
+
+
+def _chirp_inside(
+    job_ad: "Ad",
+    environ: "Mapping[str, str]",
+    sandbox: str,
+    rewriter: "_Rewriter",
+    env_set: "Dict[str, str]",
+    reasons: "List[str]",
+) -> "Optional[str]":
+    """condor_chirp inside, for a job whose starter runs its I/O proxy (``want_io_proxy``): the directory
+    the wrapper fills (``TOOLS_SUBDIR``), first on PATH inside, and the proxy's config file named there."""
+    config = environ.get("_CONDOR_CHIRP_CONFIG", "")
+    if _truth(job_ad.get("WantIOProxy")) is not True or not config:
+        return None
+    inside_config = rewriter.path(config) if config.startswith("/") else None
+    if inside_config is None:
+        reasons.append(
+            "no condor_chirp inside: the I/O proxy's config {} is outside the job directory".format(config)
+        )
+        return None
+    inside_tools = INSIDE_DIR + "/" + TOOLS_SUBDIR
+    for prefix in ("APPTAINERENV_", "SINGULARITYENV_"):
+        env_set[prefix + "_CONDOR_CHIRP_CONFIG"] = inside_config
+        job_prepend = env_set.get(prefix + "PREPEND_PATH")
+        env_set[prefix + "PREPEND_PATH"] = inside_tools + (":" + job_prepend if job_prepend else "")
+    reasons.append(
+        "want_io_proxy: condor_chirp (glidein-singularity's) is {}/condor_chirp, first on PATH inside".format(
+            inside_tools
+        )
+    )
+    return sandbox + "/" + TOOLS_SUBDIR
 
 
 def _is_within(path: str, directory: str) -> bool:

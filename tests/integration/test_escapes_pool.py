@@ -17,7 +17,7 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.scenario import sh_job, start_glidein_pool
+from tests.testbed.scenario import LAUNCH_MODES, sh_job, start_glidein_pool
 
 SECRET = "PILOT-SECRET-7c1d"
 SECRET_RE = "PILOT-SECRE[T]-7c1d"
@@ -32,10 +32,15 @@ PROBE = (
 )
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A REQUIRED glidein with a world-readable pilot proxy and a failure marker."""
-    pool, run = start_glidein_pool(bed, {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_FAILURE_MARKER": MARKER})
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A REQUIRED glidein with a world-readable pilot proxy and a failure marker; once per launch mode."""
+    attrs = {
+        "GLIDEIN_Singularity_Use": "REQUIRED",
+        "GS_FAILURE_MARKER": MARKER,
+        **LAUNCH_MODES[request.param],
+    }
+    pool, run = start_glidein_pool(bed, attrs)
     assert 0 == run.returncode, run.stderr
     bed.write(PILOT_PROXY, f"{SECRET}\n", mode=0o644, owner=g.PILOT)
     yield pool

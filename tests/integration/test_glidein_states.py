@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.testbed import Pool, Session
-from tests.testbed.scenario import DEBIAN, sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, LAUNCH_MODES, sh_job, start_glidein_pool
 
 IN_CONTAINER = "1000 1000 1"  # uid_map of the job's user namespace
 ON_HOST = "0 0 4294967295"
@@ -22,11 +22,13 @@ STATES = {
 }
 
 
-@pytest.fixture(scope="module", params=list(STATES))
+@pytest.fixture(
+    scope="module", params=[f"{state}-{mode}" for state in STATES for mode in sorted(LAUNCH_MODES)]
+)
 def state_pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[tuple[str, Pool]]:
-    """One glidein per state, started from the real startup script's results."""
-    state = request.param
-    pool, run = start_glidein_pool(bed, STATES[state])
+    """One glidein per state and launch mode, started from the real startup script's results."""
+    state, _, mode = request.param.partition("-")
+    pool, run = start_glidein_pool(bed, {**STATES[state], **LAUNCH_MODES[mode]})
     assert 0 == run.returncode, run.stderr
     assert state == run.glidein_config["GWMS_SINGULARITY_STATUS"]
     yield state, pool

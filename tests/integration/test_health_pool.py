@@ -9,7 +9,7 @@ import pytest
 
 from tests.testbed import Job, Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.scenario import IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import IMAGES, LAUNCH_MODES, sh_job, start_glidein_pool
 
 PERIOD = 4  # seconds between probe runs in these tests (GS_HEALTH_PERIOD)
 MARKER_DIR = "/opt/gs-state"
@@ -24,13 +24,14 @@ GS_HEALTH_FAILURE_HOLD = 10
 """
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A REQUIRED glidein with the wrapper, the START term and the health probe every few seconds."""
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A REQUIRED glidein with the wrapper, the START term and the health probe every few seconds; once
+    per launch mode."""
     bed.run(["install", "-d", "-m", "1777", MARKER_DIR])
     pool, run = start_glidein_pool(
         bed,
-        {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_FAILURE_MARKER": MARKER},
+        {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_FAILURE_MARKER": MARKER, **LAUNCH_MODES[request.param]},
         snippets=("50", "60", "70"),
         extra_config=HEALTH,
     )

@@ -6,7 +6,8 @@ The tests run in order on one pool: one pull for four concurrent jobs; later job
 missing tag held at once; the registry down requeues and the job runs when it is back (evicting the
 idle image); an image in use is never evicted (the next job waits, requeued, until it is free); the
 CVMFS-unpacked copy is used without any request; an http:// .sif is fetched once; a .sif shipped with
-the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAGES.
+the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAGES. Once per launch
+mode (the registry's and the HTTP server's logs are emptied for each).
 """
 
 from __future__ import annotations
@@ -19,8 +20,17 @@ from pathlib import Path
 import pytest
 
 from tests.testbed import Pool, Session
-from tests.testbed.registry import ADDR, BUSYBOX_DIR, HTTP_PORT, HTTP_ROOT, HttpServer, Registry
-from tests.testbed.scenario import BUSYBOX, sh_job, start_glidein_pool
+from tests.testbed.registry import (
+    ADDR,
+    BUSYBOX_DIR,
+    HTTP_LOG,
+    HTTP_PORT,
+    HTTP_ROOT,
+    LOG,
+    HttpServer,
+    Registry,
+)
+from tests.testbed.scenario import BUSYBOX, LAUNCH_MODES, sh_job, start_glidein_pool
 
 STORE = "/opt/gs-store"
 REPO = "gs/busybox"
@@ -48,10 +58,13 @@ def http(bed: Session) -> Iterator[HttpServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(
+    bed: Session, registry: Registry, http: HttpServer, request: pytest.FixtureRequest
+) -> Iterator[Pool]:
     # In a glidein the jobs run as the pilot; here they run as tuser, so the store is tuser's.
     bed.sh(f"rm -rf {STORE} && install -d -o tuser -g tuser -m 700 {STORE}")
+    bed.sh(f": > {LOG} && : > {HTTP_LOG}")  # the counts are per launch mode
     pool, run = start_glidein_pool(
         bed,
         {
@@ -61,6 +74,7 @@ def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
             "GS_IMAGE_STORE_MAX_MB": "3",
             "GS_INSECURE_REGISTRIES": ADDR,
             "GS_ALLOW_SANDBOX_IMAGES": "True",
+            **LAUNCH_MODES[request.param],
         },
         snippets=("50", "55", "60"),
         overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
@@ -260,7 +274,8 @@ def test_container_universe_each_kind_runs_in_its_image(pool: Pool) -> None:
     sandbox_dir = _variant(pool.s, "sandboxdir")
     sif_dir = _variant(pool.s, "sifimage")
     pool.s.sh(
-        f"apptainer -s build /home/tuser/sifimage.sif {sif_dir} && chown tuser /home/tuser/sifimage.sif"
+        f"rm -f /home/tuser/sifimage.sif && apptainer -s build /home/tuser/sifimage.sif {sif_dir} && "
+        "chown tuser /home/tuser/sifimage.sif"
     )
     images = {
         "cvmfs": BUSYBOX,

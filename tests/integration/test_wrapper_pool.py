@@ -20,9 +20,8 @@ PROBE = (
 @pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
 def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
     """A glidein whose frontend REQUIRES containers, with our wrapper and START term; once per mode."""
-    pool, run = start_glidein_pool(
-        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", **LAUNCH_MODES[request.param]}
-    )
+    attrs = {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_SHARED_FS_ROOTS": "/home/tuser"}
+    pool, run = start_glidein_pool(bed, {**attrs, **LAUNCH_MODES[request.param]})
     assert 0 == run.returncode, run.stderr
     pool.mode = request.param  # type: ignore[attr-defined]
     yield pool
@@ -181,3 +180,35 @@ def test_several_jobs_at_once(pool: Pool) -> None:
 
     assert [(4, 0)] * 4 == [(ad["JobStatus"], ad["ExitCode"]) for ad in ads]
     assert all("1000" in pool.output(job) for job in jobs)
+
+
+def test_condor_chirp_inside_updates_the_job_ad_and_the_user_log(pool: Pool) -> None:
+    """A want_io_proxy job finds condor_chirp on its PATH inside (our client, run by the image's python3):
+    set_job_attr reaches the schedd's job ad through the starter's I/O proxy, ulog the user log."""
+    script = (
+        "command -v condor_chirp; condor_chirp set_job_attr GS_Chirped 42 && "
+        "condor_chirp ulog gs-chirp-ulog-check && condor_chirp get_job_attr GS_Chirped"
+    )
+    job = pool.submit(sh_job(script, f'want_io_proxy = true\n+SingularityImage = "{DEBIAN}"\n'))
+    ad = pool.wait(job)
+
+    assert (4, 0) == (ad["JobStatus"], ad.get("ExitCode")), pool.output(job, "job.err")
+    assert ["/srv/.gs_bin/condor_chirp", "42"] == pool.output(job).split()
+    assert 42 == ad.get("GS_Chirped")
+    assert "gs-chirp-ulog-check" in pool.userlog(job)
+
+
+def test_shared_filesystem_job_runs_in_its_own_directory(pool: Pool) -> None:
+    """should_transfer_files = NO in a directory under GS_SHARED_FS_ROOTS: the job starts there (bound at
+    the same path) in its container, and writes its output there."""
+    job = pool.submit(
+        sh_job(
+            "pwd; ls job.sub; echo UIDMAP $(cat /proc/self/uid_map); touch made-inside",
+            "should_transfer_files = NO\n",
+        )
+    )
+    ad = pool.wait(job)
+
+    assert (4, 0) == (ad["JobStatus"], ad.get("ExitCode")), pool.output(job, "job.err")
+    assert [job.workdir, "job.sub", "UIDMAP 1000 1000 1"] == pool.output(job).splitlines()
+    assert pool.s.path(f"{job.workdir}/made-inside").exists()

@@ -149,4 +149,4 @@ class HttpServer:
         return len(re.findall(rf'"GET /{re.escape(name)} ', self.bed.read(HTTP_LOG)))
 
 
-__all__ = ["ADDR", "BUSYBOX_DIR", "HTTP_PORT", "HTTP_ROOT", "HttpServer", "Registry"]
+__all__ = ["ADDR", "BUSYBOX_DIR", "HTTP_LOG", "HTTP_PORT", "HTTP_ROOT", "LOG", "HttpServer", "Registry"]

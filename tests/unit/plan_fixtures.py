@@ -73,7 +73,16 @@ def make_probe(filesystem):
     return probe
 
 
-def run_plan(job=None, machine=None, settings=None, environ=None, argv=JOB_ARGV, filesystem=None, paths=None):
+def run_plan(
+    job=None,
+    machine=None,
+    settings=None,
+    environ=None,
+    argv=JOB_ARGV,
+    filesystem=None,
+    paths=None,
+    cwd=SANDBOX,
+):
     """Plan with the base machine ad/filesystem updated by the given dicts (None values remove keys)."""
     machine_attrs = dict(MACHINE)
     machine_attrs.update(machine or {})
@@ -89,7 +98,7 @@ def run_plan(job=None, machine=None, settings=None, environ=None, argv=JOB_ARGV,
     machine_ad = make_ad(machine_attrs)
     job_ad = make_ad(job or {})
     env = starter_environment(job_ad, inherited, SANDBOX, ERROR_FILE)
-    inputs = assemble(job_ad, machine_ad, True, env, argv, SANDBOX, make_probe(files), None, {})
+    inputs = assemble(job_ad, machine_ad, True, env, argv, cwd, make_probe(files), None, {})
     node = inputs.settings._replace(**settings) if settings else inputs.settings
     where = paths or inputs.paths
     return plan(job_ad, machine_ad, node, env, argv, where)

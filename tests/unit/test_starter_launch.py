@@ -159,3 +159,24 @@ def test_wrapper_mode_sshd_only_says_why():
     assert "-o" == argv[1]
     assert argv[2].startswith("ForceCommand=echo '" + SSH_REFUSAL.replace("'", ""))
     assert ["-o", "DisableForwarding=yes"] == argv[3:5]
+
+
+def test_native_argv_starts_a_shared_filesystem_job_in_its_own_directory():
+    """The starter says --pwd /srv; the plan of a job in its shared-file-system Iwd says that directory
+    (bound at the same path through the bind expression): the plan's wins."""
+    iwd = "/shared/user/run1"
+    launch = run_plan(
+        settings={"shared_fs_roots": "/shared"},
+        filesystem={iwd: ("dir", None)},
+        environ={"_CONDOR_JOB_IWD": iwd},
+        argv=JOB_ARGV,
+        cwd=iwd,
+    )
+    request = starter_request(launch, len(JOB_ARGV))
+    starter = [RUNTIME, "-s", "exec", "-W", SANDBOX, "--pwd", "/srv", "-B", SANDBOX + ":/srv"]
+    starter += ["-C", *request.extra, EL9_REAL, "/srv/job.sh", "--flag", "x"]
+
+    argv = native_argv(starter, RUNTIME, request)
+
+    assert iwd in request.binds
+    assert [*starter[:5], "--pwd", iwd, *starter[7:]] == [a for a in argv if a not in LAUNCHER]

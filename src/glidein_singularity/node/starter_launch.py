@@ -100,7 +100,7 @@ def starter_knobs(runtime: str, pid_namespaces: bool) -> "List[Tuple[str, str]]"
 class StarterRequest:
     """What the starter must run for a container plan: image, binds, extra options, our launcher."""
 
-    __slots__ = ("binds", "dropped", "extra", "image", "launcher")
+    __slots__ = ("binds", "dropped", "extra", "image", "launcher", "pwd")
 
     def __init__(
         self,
@@ -109,12 +109,15 @@ class StarterRequest:
         extra: "List[str]",
         launcher: "List[str]",
         dropped: "List[str]",
+        pwd: "Optional[str]" = None,
     ) -> None:
         self.image = image
         self.binds = binds
         self.extra = extra
         self.launcher = launcher
         self.dropped = dropped
+        #: The plan's working directory inside (a shared-file-system job's own directory, else /srv).
+        self.pwd = pwd
 
 
 def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
@@ -137,6 +140,7 @@ def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
     binds: List[str] = []
     extra: List[str] = []
     dropped: List[str] = []
+    pwd: Optional[str] = None
     position = 0
     while position < len(options):
         option = options[position]
@@ -145,6 +149,8 @@ def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
             position += 2
         elif option in _STARTER_VALUED and position + 1 < len(options):
             dropped.extend(options[position : position + 2])
+            if option == "--pwd":
+                pwd = options[position + 1]
             position += 2
         elif option == "--home" and position + 1 < len(options):
             extra.extend(options[position : position + 2])
@@ -156,7 +162,7 @@ def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
             extra.append(option)
             position += 1
     launcher = argv[index + 1 : index + 1 + launcher_len]
-    return StarterRequest(str(launch.image), binds, extra, launcher, dropped)
+    return StarterRequest(str(launch.image), binds, extra, launcher, dropped, pwd)
 
 
 def request_attributes(request: StarterRequest) -> "List[Tuple[str, object]]":
@@ -171,6 +177,10 @@ def request_attributes(request: StarterRequest) -> "List[Tuple[str, object]]":
 def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterRequest) -> "List[str]":
     """The starter's command line with our launcher after the image; ValueError if it is not the
     container the plan asked for (then the job must not run: it would run in another container or none).
+
+    The starter starts every job in ``SINGULARITY_TARGET_DIR`` (``--pwd /srv``); a shared-file-system
+    job's plan starts it in its own directory (bound at the same path by the bind expression), so the
+    plan's ``--pwd`` replaces the starter's.
     """
     argv = list(starter_argv)
     if not argv or argv[0] != runtime or "exec" not in argv[1:3]:
@@ -181,7 +191,14 @@ def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterReq
     width = len(request.extra)
     for index in range(2, len(argv)):
         if argv[index] == request.image and argv[index - width : index] == request.extra:
-            return argv[: index + 1] + list(request.launcher) + argv[index + 1 :]
+            head = argv[:index]
+            if request.pwd is not None:
+                where = [at for at in range(2, index - width - 1) if head[at] == "--pwd"]
+                if where:
+                    head[where[-1] + 1] = request.pwd
+                else:
+                    head[argv.index("exec") + 1 : argv.index("exec") + 1] = ["--pwd", request.pwd]
+            return [*head, argv[index], *request.launcher, *argv[index + 1 :]]
     msg = 'the starter\'s command does not run the planned image "{}" with the planned options {}'.format(
         request.image, " ".join(request.extra)
     )

@@ -214,6 +214,13 @@ def _exec(
             os.mkdir(directory, 0o700)
         except FileExistsError:
             pass
+    if launch.tools_dir:  # the job wants its I/O proxy: condor_chirp inside (node/tools.py)
+        from .tools import install_chirp
+
+        try:
+            install_chirp(launch.tools_dir)
+        except OSError as exc:  # the job still runs in its container, without our condor_chirp
+            print("{}no condor_chirp inside the container: {}".format(_PREFIX, exc), file=sys.stderr)
     if launch.error_file_message and error_file:
         if reveal:
             _reveal(error_file, reveal)
