@@ -212,3 +212,26 @@ def test_shared_filesystem_job_runs_in_its_own_directory(pool: Pool) -> None:
     assert (4, 0) == (ad["JobStatus"], ad.get("ExitCode")), pool.output(job, "job.err")
     assert [job.workdir, "job.sub", "UIDMAP 1000 1000 1"] == pool.output(job).splitlines()
     assert pool.s.path(f"{job.workdir}/made-inside").exists()
+
+
+def test_environment_inside_is_the_plans(pool: Pool) -> None:
+    """The environment policy, the same in both modes: the job's own variables inside, the starter's
+    paths at their /srv place, TMPDIR on disk in the job directory, HOME /srv, our marker set."""
+    show = (
+        'echo "VAR=$GS_JOB_VAR"; echo "TMPDIR=$TMPDIR"; echo "HOME=$HOME"; echo "MARK=$GS_IN_CONTAINER"; '
+        'echo "SCRATCH=$_CONDOR_SCRATCH_DIR"; echo "JOBAD=$_CONDOR_JOB_AD"; '
+        'echo "MACHINEAD=$_CONDOR_MACHINE_AD"'
+    )
+    job = pool.submit(sh_job(show, 'environment = "GS_JOB_VAR=one"\n'))
+    ad = pool.wait(job)
+
+    assert (4, 0) == (ad["JobStatus"], ad.get("ExitCode")), pool.output(job, "job.err")
+    assert [
+        "VAR=one",
+        "TMPDIR=/srv/.gs_tmp",
+        "HOME=/srv",
+        "MARK=1",
+        "SCRATCH=/srv",
+        "JOBAD=/srv/.job.ad",
+        "MACHINEAD=/srv/.machine.ad",
+    ] == pool.output(job).splitlines()
