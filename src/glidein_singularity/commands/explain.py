@@ -152,7 +152,8 @@ def launch_to_dict(
     machine_ad: Ad, result: Union[LaunchPlan, Refusal], argc: int, sandbox: str
 ) -> Dict[str, Any]:
     """Who launches the container (``mode``: wrapper or htcondor) and, in HTCondor mode, what the
-    prepare-job hook tells the starter and the command the 23.9 starter then runs (``starter_argv``)."""
+    prepare-job hook tells the starter and the command the 23.9 starter then runs (``starter_argv``, as
+    the job wrapper execs it: with our launcher after the image, and the plan's working directory)."""
     if not starter_launch.htcondor_mode(machine_ad):
         return {"mode": "wrapper"}
     data: Dict[str, Any] = {"mode": "htcondor", "hook_sets": {}, "starter_argv": []}
@@ -162,15 +163,16 @@ def launch_to_dict(
         pid = machine_ad.get("GS_PID_NAMESPACES", True) is not False
         containment = ["-C"] if pid else ["--contain", "--ipc", "--cleanenv"]
         binds = [arg for bind in request.binds for arg in ("-B", bind)]
-        data["starter_argv"] = [
+        starter = [
             result.argv[0],
             *("-s", "exec", "-S", "/tmp", "-S", "/var/tmp", "-W", sandbox, "--pwd", "/srv"),
             *("-B", sandbox + ":/srv", *binds, "--home", sandbox, *containment),
             *request.extra,
             request.image,
-            *request.launcher,
             *result.argv[len(result.argv) - argc :],
         ]
+        # what the wrapper execs: the starter's command with our launcher and the plan's --pwd
+        data["starter_argv"] = starter_launch.native_argv(starter, result.argv[0], request)
     return data
 
 
