@@ -118,6 +118,15 @@ INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
 #: Where the wrapper puts condor_chirp for a job whose starter runs its I/O proxy (``LaunchPlan.tools_dir``;
 #: first on PATH inside, as GlideinWMS puts its own condor_chirp on the job's PATH).
 TOOLS_SUBDIR = ".gs_bin"
+#: What HTCondor's starter deletes from the job's environment when it launches the container itself
+#: (23.9: the runtime's bind variables, and HOME, which the runtime sets).
+STARTER_CONTAINER_DELETES = (
+    "HOME",
+    "APPTAINER_BIND",
+    "APPTAINER_BINDDIR",
+    "SINGULARITY_BIND",
+    "SINGULARITY_BINDDIR",
+)
 #: Set inside every container we start (for the job's information).
 INSIDE_MARKER = "GS_IN_CONTAINER"
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
@@ -695,12 +704,14 @@ def plan(
     job_env = reading.expanded(paths.scratch_dir)
     # What HTCondor gave the process must be what we read (the differential test shows the reading is
     # exact): a difference means the job reached the starter in a way we do not understand. A variable
-    # may only be absent: one the prepare-job hook moved out (host_unsafe), or one whose name is no
-    # shell identifier (the wrapper's /bin/sh drops those).
+    # may only be absent: one the prepare-job hook moved out (host_unsafe), one whose name is no
+    # shell identifier (the wrapper's /bin/sh drops those), or one the starter deletes when it launches
+    # the container itself (HTCondor launch mode).
     wrong = [
         name
         for name in reading.disagreement(environ, paths.scratch_dir)
-        if name in environ or not (host_unsafe(name) or not _is_identifier(name))
+        if name in environ
+        or not (host_unsafe(name) or not _is_identifier(name) or name in STARTER_CONTAINER_DELETES)
     ]
     if wrong:
         message = (
@@ -1321,7 +1332,11 @@ def _binds(
             continue
         if image_root is not None and not overlay:
             inside = probe(image_root.rstrip("/") + target)
-            if not (inside.exists or inside.is_link):
+            if not (inside.exists or inside.is_link) and origin == "shared file system":
+                # the job's working directory: without it the job cannot start at all; Apptainer's
+                # underlay makes the mount point (as for the starter's own bind of the Iwd)
+                reasons.append("bind {} kept although the directory image has no {}".format(item, target))
+            elif not (inside.exists or inside.is_link):
                 reasons.append(
                     "bind {} dropped: {} is missing in the directory image and overlay is not known to work "
                     "(GS_OVERLAY)".format(item, target)

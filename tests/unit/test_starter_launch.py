@@ -180,3 +180,47 @@ def test_native_argv_starts_a_shared_filesystem_job_in_its_own_directory():
 
     assert iwd in request.binds
     assert [*starter[:5], "--pwd", iwd, *starter[7:]] == [a for a in argv if a not in LAUNCHER]
+
+
+def _plan_without(job, names):
+    """Plan with the environment a starter gives the wrapper, minus ``names`` (deleted by the starter)."""
+    from glidein_singularity.inputs import assemble, starter_environment
+
+    from .plan_fixtures import ERROR_FILE, FILESYSTEM, MACHINE, make_probe
+
+    job_ad, machine_ad = make_ad(job), make_ad({**MACHINE, "GS_USE_HTCONDOR": True})
+    env = starter_environment(job_ad, {"PATH": "/usr/bin:/bin"}, SANDBOX, ERROR_FILE)
+    for name in names:
+        env.pop(name)
+    return assemble(job_ad, machine_ad, True, env, JOB_ARGV, SANDBOX, make_probe(FILESYSTEM), None, {}).plan()
+
+
+def test_the_bind_variables_the_starter_deletes_may_be_missing():
+    """HTCondor's starter deletes HOME and the runtime's bind variables from the environment of a job it
+    launches in a container: their absence is not a misread environment (the plan never passes them);
+    any other variable missing still is."""
+    job = {"Environment": "APPTAINER_BIND=/:/host SINGULARITY_BIND=/:/host HOME=/home/x FOO=1"}
+
+    launch = _plan_without(job, ["APPTAINER_BIND", "SINGULARITY_BIND", "HOME"])
+    refused = _plan_without(job, ["FOO"])
+
+    assert isinstance(launch, LaunchPlan)
+    assert not any("/host" in value for value in launch.env_set.values())
+    assert "differs from the job's Environment for FOO" in refused.message
+
+
+def test_a_shared_filesystem_directory_is_bound_even_where_the_image_lacks_it():
+    """Without overlay the plan drops binds whose target a directory image lacks, but never the job's own
+    working directory: the job could not start without it (Apptainer's underlay makes the mount point)."""
+    iwd = "/shared/user/run1"
+    launch = run_plan(
+        machine={"GS_OVERLAY": False},
+        settings={"shared_fs_roots": "/shared"},
+        filesystem={iwd: ("dir", None)},
+        environ={"_CONDOR_JOB_IWD": iwd},
+        cwd=iwd,
+    )
+
+    binds = launch.argv[launch.argv.index("--bind") + 1].split(",")
+    assert iwd in binds
+    assert ["--pwd", iwd] == list(launch.argv[4:6])
