@@ -1,6 +1,8 @@
 """Remote images in the real pool: a loopback OCI registry (docker-registry, filled with umoci and
 skopeo), a loopback HTTP server for .sif, and a glidein whose image store holds one busybox image at a
-time (GS_IMAGE_STORE_MAX_MB = 3). Pulls are counted from the registry's own access log.
+time (GS_IMAGE_STORE_MAX_MB = 3). Pulls are counted from the registry's own access log. The glidein is
+deployed as documented: the files ``bundle --ship`` writes, the shipped gs-setup, and the HTCondor
+configuration it installs into the glidein's condor_config.d (the container universe's included).
 
 The tests run in order on one pool: one pull for four concurrent jobs; later jobs from the cache; a
 missing tag held at once; the registry down requeues and the job runs when it is back (evicting the
@@ -11,6 +13,7 @@ the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAG
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -19,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests.testbed import Pool, Session
+from tests.testbed import glidein as g
 from tests.testbed.registry import ADDR, BUSYBOX_DIR, HTTP_PORT, HTTP_ROOT, HttpServer, Registry
-from tests.testbed.scenario import BUSYBOX, sh_job, start_glidein_pool
+from tests.testbed.scenario import BUSYBOX, CLIENT_DIR, sh_job, start_shipped_glidein_pool
 
 STORE = "/opt/gs-store"
 REPO = "gs/busybox"
@@ -52,7 +56,7 @@ def http(bed: Session) -> Iterator[HttpServer]:
 def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
     # In a glidein the jobs run as the pilot; here they run as tuser, so the store is tuser's.
     bed.sh(f"rm -rf {STORE} && install -d -o tuser -g tuser -m 700 {STORE}")
-    pool, run = start_glidein_pool(
+    pool, run = start_shipped_glidein_pool(
         bed,
         {
             "GLIDEIN_Singularity_Use": "REQUIRED",
@@ -62,10 +66,13 @@ def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
             "GS_INSECURE_REGISTRIES": ADDR,
             "GS_ALLOW_SANDBOX_IMAGES": "True",
         },
-        snippets=("50", "55", "60"),
         overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
     )
-    assert 0 == run.returncode, run.stderr
+    assert 0 == run.returncode, run.stdout + run.stderr
+    assert (
+        "installed 50-glidein-singularity-wrapper.config, 55-glidein-singularity-container.config"
+        in run.stdout
+    )
     yield pool
     pool.stop()
 
@@ -307,3 +314,103 @@ def test_container_universe_job_cannot_skip_the_hook(pool: Pool) -> None:
     ad = pool.wait(job, timeout=120)
 
     assert (0, 1, OS_LINE) == (ad.get("ExitCode"), ad.get("NumJobStarts"), pool.output(job).splitlines()[0])
+
+
+def test_both_names_singularity_image_wins(pool: Pool) -> None:
+    """A container-universe job that also sets +SingularityImage runs in the latter (the documented
+    precedence), once, in that one container."""
+    other = _variant(pool.s, "containerimage")
+    extra = f'universe = container\ncontainer_image = {other}\n+SingularityImage = "{BUSYBOX}"\n'
+    job = pool.submit(sh_job(SHOW, extra))
+    ad = pool.wait(job, timeout=120)
+
+    lines = pool.output(job).splitlines()
+    assert (0, 1, OS_LINE, "busybox-1") == (ad.get("ExitCode"), ad.get("NumJobStarts"), lines[0], lines[1])
+
+
+def test_too_large_image_is_held_naming_it(pool: Pool, registry: Registry) -> None:
+    """An image that unpacks larger than the whole store (3 MiB) is the user's error: the
+    container-universe job naming it is held at its first start, with a message naming the image and
+    the bound; it is never restarted, and no cached image was evicted for it."""
+    big = "/opt/gs-big-image"
+    pool.s.sh(f"rm -rf {big} && cp -a {BUSYBOX_DIR} {big} && head -c 5000000 /dev/urandom > {big}/ballast")
+    registry.push_dir(big, "gs/big", "1")
+    before = entries(pool.s)
+    job = pool.submit(
+        sh_job("echo ran", f"universe = container\ncontainer_image = docker://{ADDR}/gs/big:1\n")
+    )
+    ad = pool.wait(job, statuses=(5,), timeout=180)
+    pool.rm(job)
+
+    assert (19, 190) == (ad.get("HoldReasonCode"), ad.get("HoldReasonSubCode"))
+    assert f"image docker://{ADDR}/gs/big:1 unpacks to" in ad["HoldReason"], ad["HoldReason"]
+    assert "more than the glidein's image store holds (3 MiB)" in ad["HoldReason"], ad["HoldReason"]
+    assert (ad.get("NumJobStarts", 0) <= 1, before) == (True, entries(pool.s))
+
+
+def test_registry_credentials_stay_out_of_jobs(pool: Pool) -> None:
+    """The fetch runs as the glidein's user with its home (here tuser owns the store), where Apptainer
+    keeps registry credentials (~/.apptainer/docker-config.json): a job, in its container, reads neither
+    them nor the store."""
+    secret = "R1NTRUNSRVQ="  # base64 of a made-up user:password
+    config = '{"auths": {"registry.example.org": {"auth": "' + secret + '"}}}'
+    pool.s.sh("install -d -o tuser -g tuser -m 700 /home/tuser/.apptainer")
+    pool.s.write("/home/tuser/.apptainer/docker-config.json", config + "\n", mode=0o600, owner="tuser")
+    script = (
+        "cat /home/tuser/.apptainer/docker-config.json; ls $HOME/.apptainer; ls /opt/gs-store; "
+        "grep -rl R1NTRUNSRVQ /home /opt /srv /tmp 2>/dev/null; echo end"
+    )
+    job = pool.submit(sh_job(script, image("1") + "error = job.out\n"))
+    ad = pool.wait(job, timeout=120)
+    out = pool.output(job)
+    pool.s.sh("rm -rf /home/tuser/.apptainer")
+
+    assert (4, "end") == (ad["JobStatus"], out.strip().splitlines()[-1]), out
+    assert secret not in out.replace(script, "")
+    assert 3 == out.count("No such file or directory"), out
+
+
+def test_health_probe_and_doctor_report_the_store(pool: Pool) -> None:
+    """The shipped health probe (as the glidein's user) and doctor report the store: its images and
+    size against the bound, its disk's free space, and the tools its image kinds need."""
+    probe = pool.s.run([f"{g.GLIDEIN_DIR}/gs-health"], user="tuser").stdout
+    count = len(entries(pool.s))
+    assert f"image store {STORE}: {count} image" in probe, probe
+    assert "of 3 MiB)" in probe, probe
+
+    doctor = pool.s.run(
+        ["python3", "-m", "glidein_singularity", "doctor", "--image-store", STORE, "--format", "json"],
+        user="tuser",
+        check=False,
+        env={"PYTHONPATH": f"{CLIENT_DIR}/glidein_singularity.zip"},
+    )
+    checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
+    store, sif = checks["image-store"], checks["sif"]
+    assert ("pass", "pass") == (store["status"], sif["status"]), (store, sif)
+    assert f"{STORE}: usable, " in store["detail"], store
+    assert f"({count} image(s), " in store["detail"], store
+    assert "squashfuse" in sif["detail"], sif
+
+
+def test_slot_advertises_what_it_runs(pool: Pool) -> None:
+    """HasContainer, HasSandboxImage, HasSIF and HasDockerURL follow the node and its policy: with the
+    restriction cvmfs,remote all are true (HTCondor's own launch is off: no HasSingularity); once the
+    restriction is cvmfs alone, HasDockerURL is false and a docker:// container job is never matched.
+    Runs last: it reconfigures the pool."""
+    names = ("HasContainer", "HasSandboxImage", "HasSIF", "HasDockerURL", "HasSingularity")
+    ad = pool.slots()[0]
+    assert (True, True, True, True, None) == tuple(ad.get(name) for name in names), ad
+
+    pool.write_config("99-cvmfs-only.config", 'SINGULARITY_IMAGE_RESTRICTIONS = "cvmfs"\n')
+    pool.reconfig()
+    pool.wait_for(lambda: pool.slots()[0].get("HasDockerURL") is False, 60, "HasDockerURL to become false")
+    ad = pool.slots()[0]
+    job = pool.submit(
+        sh_job("echo ran", f"universe = container\ncontainer_image = docker://{ADDR}/{REPO}:1\n")
+    )
+    time.sleep(8)
+    job_ad = pool.ad(job)
+    pool.rm(job)
+
+    assert (True, True, True, False, None) == tuple(ad.get(name) for name in names), ad
+    assert (1, 0) == (job_ad["JobStatus"], job_ad.get("NumJobStarts", 0))
