@@ -16,6 +16,10 @@ In one test-bed session, with a loopback OCI registry holding busybox (``tests.t
    - ``store_first``: the deployed wrapper on an empty store (fetch + unpack + launch);
    - ``apptainer_first``: plain ``apptainer exec docker://...`` with an empty cache dir, which is what
      every job gets when Apptainer's cache is the job's own sandbox.
+3. **.sif launches** (plain ``apptainer exec``, in the interleaved rounds): a busybox SIF (2 MiB) and one
+   with 64 MiB of random ballast, each mounted with squashfuse (``sif_squashfuse``) and extracted with
+   ``--unsquash`` (``sif_extracted``): Apptainer's own fallback on a node without squashfuse. The
+   fallback's cost is the median of the per-round differences.
 
 Goal (issue #16): 1 pull per glidein instead of N, and ``store_cached`` within 10% of ``local``.
 """

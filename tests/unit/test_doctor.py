@@ -811,7 +811,14 @@ def test_parse_ldconfig():
         pytest.param(
             "", True, "/usr/bin/apptainer", "fail", "no squashfuse: .sif images still run", id="none"
         ),
-        pytest.param("/usr/bin/squashfuse", False, "/usr/bin/apptainer", "fail", "no /dev/fuse", id="no-dev"),
+        pytest.param(
+            "/usr/bin/squashfuse",
+            False,
+            "/usr/bin/apptainer",
+            "fail",
+            "no usable /dev/fuse: .sif",
+            id="no-dev",
+        ),
         pytest.param("", False, "", "skip", "no runtime", id="no-runtime"),
     ],
 )

@@ -425,21 +425,23 @@ def check_image_store(path: str, problem: str, free_mb: int, images: Tuple[int, 
 
 
 def check_sif(squashfuse: str, dev_fuse: bool, runtime_path: str) -> CheckResult:
-    """SIF images (shipped with jobs, or fetched over http): mounted unprivileged with squashfuse and
-    /dev/fuse; else Apptainer extracts each into a temporary sandbox at every launch (works, costs)."""
+    """SIF images (shipped with jobs, or fetched over http) run unprivileged: mounted with squashfuse and
+    /dev/fuse; without squashfuse Apptainer extracts each into a temporary sandbox at every launch
+    (works, costs); squashfuse without a usable /dev/fuse fails every .sif launch (Apptainer 1.4 then
+    tries the mount, not the extraction)."""
     name = "sif"
     if not runtime_path:
         return CheckResult(name, SKIP, "not checked (no runtime)", "", False)
     if squashfuse and dev_fuse:
-        return CheckResult(
-            name, PASS, "{} and /dev/fuse: .sif images are mounted".format(squashfuse), "", False
-        )
-    missing = " and ".join(
-        what for what, ok in (("squashfuse", bool(squashfuse)), ("/dev/fuse", dev_fuse)) if not ok
-    )
+        detail = "{} and /dev/fuse: .sif images are mounted".format(squashfuse)
+        return CheckResult(name, PASS, detail, "", False)
+    if squashfuse:
+        detail = "{} but no usable /dev/fuse: .sif images fail to launch".format(squashfuse)
+        hint = "give the pilot read-write /dev/fuse, or remove squashfuse (then each .sif is extracted)"
+        return CheckResult(name, FAIL, detail, hint, False)
     detail = (
-        "no {}: .sif images still run, but Apptainer extracts each into a temporary sandbox at every "
-        "launch, which costs time growing with the image's size".format(missing)
+        "no squashfuse: .sif images still run, but Apptainer extracts each into a temporary sandbox at "
+        "every launch, which costs time growing with the image's size"
     )
     hint = "install squashfuse (squashfuse_ll) and give the pilot /dev/fuse, or ship sandbox directories"
     return CheckResult(name, FAIL, detail, hint, False)
