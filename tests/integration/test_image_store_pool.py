@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,18 @@ REPO = "gs/busybox"
 UNPACKED = "/cvmfs/unpacked.cern.ch"
 OS_LINE = 'NAME="gs-test busybox"'
 MARKER_DIR = "/opt/gs-marker"
+FETCH_TIMEOUT = 10
+#: A "registry" that accepts connections and never answers.
+BLACK_HOLE = "127.0.0.1:5999"
+BLACK_HOLE_SERVER = """import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 5999))
+s.listen(16)
+held = []
+while True:
+    held.append(s.accept()[0])
+"""
 MARKER = f"{MARKER_DIR}/failures"
 
 
@@ -69,6 +82,7 @@ def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
             "GS_INSECURE_REGISTRIES": ADDR,
             "GS_ALLOW_SANDBOX_IMAGES": "True",
             "GS_FAILURE_MARKER": MARKER,  # the job wrapper's node-failure count, writable by its user
+            "GS_IMAGE_FETCH_TIMEOUT": str(FETCH_TIMEOUT),
         },
         overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
     )
@@ -439,6 +453,30 @@ def test_health_probe_and_doctor_report_the_store(pool: Pool) -> None:
     assert f"{STORE}: usable, " in store["detail"], store
     assert f"({count} image(s), " in store["detail"], store
     assert "squashfuse" in sif["detail"], sif
+
+
+def test_fetch_is_bounded_in_time(pool: Pool) -> None:
+    """A registry that never answers: each fetch is killed at GS_IMAGE_FETCH_TIMEOUT, the job goes back
+    to Idle (an outage: not held, not completed) with the reason in its log, and no fetch lingers."""
+    server = subprocess.Popen(pool.s.command(["python3", "-c", BLACK_HOLE_SERVER]), stdin=subprocess.DEVNULL)
+    try:
+        job = pool.submit(sh_job("echo ran", f'+SingularityImage = "docker://{BLACK_HOLE}/gs/busybox:1"\n'))
+        ad = pool.wait_attr(
+            job,
+            lambda a: int(a.get("NumJobStarts", 0)) >= 1 and a.get("JobStatus") == 1,
+            120,
+            "the job back to Idle",
+        )
+        log = pool.userlog(job)
+        pool.rm(job)
+    finally:
+        server.kill()
+        server.wait()
+    lingering = pool.s.run(["pgrep", "-f", f"docker://{BLACK_HOLE}"], check=False)
+
+    assert (1, None) == (ad["JobStatus"], ad.get("HoldReason")), ad
+    assert f"the fetch timed out after {FETCH_TIMEOUT} s" in log, log
+    assert 1 == lingering.returncode, lingering.stdout
 
 
 def test_slot_advertises_what_it_runs(pool: Pool) -> None:
