@@ -482,8 +482,9 @@ def test_fetch_is_bounded_in_time(pool: Pool) -> None:
 def test_slot_advertises_what_it_runs(pool: Pool) -> None:
     """HasContainer, HasSandboxImage, HasSIF and HasDockerURL follow the node and its policy: with the
     restriction cvmfs,remote all are true (HTCondor's own launch is off: no HasSingularity); once the
-    restriction is cvmfs alone, HasDockerURL is false and a docker:// container job is never matched.
-    Runs last: it reconfigures the pool."""
+    restriction is cvmfs alone, HasDockerURL is false and a docker:// container job is never matched;
+    nor, without the opt-in GS_ALLOW_SANDBOX_IMAGES, is a .sif shipped with the job. Runs last: it
+    reconfigures the pool."""
     names = ("HasContainer", "HasSandboxImage", "HasSIF", "HasDockerURL", "HasSingularity")
 
     def facts() -> list[str]:
@@ -491,16 +492,22 @@ def test_slot_advertises_what_it_runs(pool: Pool) -> None:
 
     assert ["true", "true", "true", "true", "undefined"] == facts()
 
-    pool.write_config("99-cvmfs-only.config", 'SINGULARITY_IMAGE_RESTRICTIONS = "cvmfs"\n')
+    pool.write_config(
+        "99-cvmfs-only.config", 'SINGULARITY_IMAGE_RESTRICTIONS = "cvmfs"\nGS_ALLOW_SANDBOX_IMAGES = False\n'
+    )
     pool.reconfig()
     pool.wait_for(lambda: facts()[3] == "false", 60, "HasDockerURL to become false")
     seen = facts()
-    job = pool.submit(
-        sh_job("echo ran", f"universe = container\ncontainer_image = docker://{ADDR}/{REPO}:1\n")
-    )
+    jobs = [
+        pool.submit(
+            sh_job("echo ran", f"universe = container\ncontainer_image = docker://{ADDR}/{REPO}:1\n")
+        ),
+        pool.submit(sh_job("echo ran", SHIPPED_SIF)),
+    ]
     time.sleep(8)
-    job_ad = pool.ad(job)
-    pool.rm(job)
+    states = [(pool.ad(job)["JobStatus"], pool.ad(job).get("NumJobStarts", 0)) for job in jobs]
+    for job in jobs:
+        pool.rm(job)
 
     assert ["true", "true", "true", "false", "undefined"] == seen
-    assert (1, 0) == (job_ad["JobStatus"], job_ad.get("NumJobStarts", 0))
+    assert [(1, 0), (1, 0)] == states
