@@ -19,6 +19,8 @@ copied into the bed, never into the repository.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import shutil
@@ -38,7 +40,8 @@ STUBS = "/opt/glidein-singularity/tests/testbed/gwms_stubs"  # the M2Crypto stan
 STAGING_SCRIPT = "/opt/glidein-singularity/tests/testbed/gwms_staging.py"
 GWMS_PARENT = "/opt/gwms"  # the bed's copy of GlideinWMS's source: /opt/gwms/glideinwms
 WEB_ROOT = "/srv/gwms"
-PORT = 8000
+#: Not the image-store module's HTTP port (registry.HTTP_PORT): each module's server is its own.
+PORT = 8010
 WEB_URL = f"http://127.0.0.1:{PORT}"
 PILOT = "tuser2"
 PILOTS_DIR = f"/home/{PILOT}/pilots"
@@ -298,13 +301,19 @@ class WebServer:
     """``python3 -m http.server`` on 127.0.0.1 inside the bed, serving the staging areas."""
 
     def __init__(self, bed: Session) -> None:
+        self.bed = bed
         self.proc = subprocess.Popen(
             bed.command(["python3", "-m", "http.server", "--bind", "127.0.0.1", str(PORT)], cwd=WEB_ROOT),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         Pool.wait_for(
-            lambda: bed.run(["curl", "-sf", "-o", "/dev/null", f"{WEB_URL}/"], check=False).returncode == 0,
+            lambda: (
+                bed.run(
+                    ["curl", "-sf", "-o", "/dev/null", f"{WEB_URL}/glideinWMS.xml"], check=False
+                ).returncode
+                == 0
+            ),
             30,
             "the staging web server",
         )
@@ -312,6 +321,8 @@ class WebServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        # nsenter forks into the bed's PID namespace: the server is its child and outlives it.
+        self.bed.run(["pkill", "-f", f"http.server --bind 127.0.0.1 {PORT}"], check=False)
 
 
 @dataclass
@@ -331,6 +342,39 @@ class Glidein:
         """The glidein's work dir (glide_*), where glidein_config is."""
         found = sorted(bed.path(self.log_dir).glob("glide_*/glidein_config"))
         return "/" + str(found[0].parent.relative_to(bed.path("/"))) if found else ""
+
+    def ended(self, bed: Session) -> str:
+        """GlideinWMS's lines on how HTCondor ended (``=== Condor ended ...``, ``Normal DAEMON_SHUTDOWN``)."""
+        text = bed.read(f"{self.log_dir}/out") + bed.read(f"{self.log_dir}/err")
+        return "\n".join(line for line in text.splitlines() if "Condor " in line or "SHUTDOWN" in line)
+
+    def condor_logs(self, bed: Session, tail: int = 4000) -> str:
+        """The tails of the HTCondor logs GlideinWMS's condor_startup.sh prints (gzip | uuencode) into the
+        glidein's stderr when HTCondor ends, decoded; the work dir holding them is gone by then."""
+        return "\n".join(
+            f"--- {name} ---\n{text[-tail:]}" for name, text in decode_logs(bed.read(f"{self.log_dir}/err"))
+        )
+
+
+def decode_logs(err: str) -> list[tuple[str, str]]:
+    """(name, text) of each log in a glidein's stderr: a name line, ``======== gzip | uuencode ...``, then
+    ``begin-base64 644 -`` ... ``====``."""
+    lines = err.splitlines()
+    logs = []
+    for number, line in enumerate(lines):
+        if not line.startswith("======== gzip | uuencode") or number == 0:
+            continue
+        body = []
+        for item in lines[number + 2 :]:
+            if item.startswith("===="):
+                break
+            body.append(item)
+        try:
+            text = gzip.decompress(base64.b64decode("".join(body))).decode(errors="replace")
+        except (ValueError, OSError, EOFError) as exc:
+            text = f"(cannot decode: {exc})"
+        logs.append((lines[number - 1].strip(), text))
+    return logs
 
 
 def pilot_token(bed: Session) -> str:

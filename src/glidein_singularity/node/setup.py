@@ -691,10 +691,14 @@ def recover_factory_values(config: Mapping[str, str], work_dir: str) -> Tuple[Di
 #: condor_startup.sh's START included: ours is written there.
 GLIDEIN_CONFIG_DIR = "condor_config.d"
 GLIDEIN_CONFIG_FILE = "60-glidein-singularity.config"
+#: Container-universe jobs in the plan's image: HTCondor's own launch off (``SINGULARITY =``) in wrapper
+#: mode; in HTCondor launch mode (``GS_USE_HTCONDOR``) it keeps the starter's ``SINGULARITY``.
+CONTAINER_SNIPPET = "55-glidein-singularity-container.config"
 #: Our snippets installed into a glidein: the wrapper's (the prepare-job hook and the attributes it
-#: publishes), the START term and the health probe.
+#: publishes), the container universe's, the START term and the health probe.
 GLIDEIN_SNIPPETS = (
     "50-glidein-singularity-wrapper.config",
+    CONTAINER_SNIPPET,
     "60-glidein-singularity-start.config",
     "70-glidein-singularity-health.config",
 )
@@ -743,8 +747,8 @@ def glidein_condor_config(work_dir: str, glidein_config: str, marker: str, snipp
 def install_glidein_condor_config(
     work_dir: str, scripts_dir: str, glidein_config: str, config: Mapping[str, str]
 ) -> List[str]:
-    """Install our hook, START term and health probe into the glidein's HTCondor configuration; return
-    notes.
+    """Install our hook, container universe, START term and health probe into the glidein's HTCondor
+    configuration; return notes.
 
     Writes ``<work dir>/condor_config.d/60-glidein-singularity.config`` and, unless set, the failure
     marker's path (``GS_FAILURE_MARKER``) into glidein_config, where the job wrapper reads it. Without
@@ -755,7 +759,8 @@ def install_glidein_condor_config(
     if not os.path.isdir(directory):
         return ["warning: {} does not exist: START term and health probe not installed".format(directory)]
     texts = []
-    for name in GLIDEIN_SNIPPETS:
+    names = GLIDEIN_SNIPPETS
+    for name in names:
         with open(_find_snippet(scripts_dir, name), encoding="utf-8") as handle:
             texts.append(handle.read())
     marker = (config.get("GS_FAILURE_MARKER") or "").strip()
@@ -764,7 +769,7 @@ def install_glidein_condor_config(
         add_config_lines(glidein_config, [("GS_FAILURE_MARKER", marker)])
     target = os.path.join(directory, GLIDEIN_CONFIG_FILE)
     _write_atomically(target, glidein_condor_config(work_dir, glidein_config, marker, texts))
-    return ["installed the START term and the health probe in {}".format(target)]
+    return ["installed {} in {}".format(", ".join(names), target)]
 
 
 # --- command line ----------------------------------------------------------------------------------------
