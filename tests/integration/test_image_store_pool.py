@@ -8,8 +8,7 @@ The tests run in order on one pool: one pull for four concurrent jobs; later job
 missing tag held at once; the registry down requeues and the job runs when it is back (evicting the
 idle image); an image in use is never evicted (the next job waits, requeued, until it is free); the
 CVMFS-unpacked copy is used without any request; an http:// .sif is fetched once; a .sif shipped with
-the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAGES. Once per launch
-mode (the registry's and the HTTP server's logs are emptied for each).
+the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAGES.
 """
 
 from __future__ import annotations
@@ -25,17 +24,8 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.registry import (
-    ADDR,
-    BUSYBOX_DIR,
-    HTTP_LOG,
-    HTTP_PORT,
-    HTTP_ROOT,
-    LOG,
-    HttpServer,
-    Registry,
-)
-from tests.testbed.scenario import BUSYBOX, CLIENT_DIR, LAUNCH_MODES, sh_job, start_shipped_glidein_pool
+from tests.testbed.registry import ADDR, BUSYBOX_DIR, HTTP_PORT, HTTP_ROOT, HttpServer, Registry
+from tests.testbed.scenario import BUSYBOX, CLIENT_DIR, sh_job, start_shipped_glidein_pool
 
 STORE = "/opt/gs-store"
 REPO = "gs/busybox"
@@ -77,13 +67,10 @@ def http(bed: Session) -> Iterator[HttpServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
-def pool(
-    bed: Session, registry: Registry, http: HttpServer, request: pytest.FixtureRequest
-) -> Iterator[Pool]:
+@pytest.fixture(scope="module")
+def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
     # In a glidein the jobs run as the pilot; here they run as tuser, so the store is tuser's.
     bed.sh(f"rm -rf {STORE} && install -d -o tuser -g tuser -m 700 {STORE}")
-    bed.sh(f": > {LOG} && : > {HTTP_LOG}")  # the counts are per launch mode
     bed.sh(f"rm -rf {MARKER_DIR} && install -d -o tuser -g tuser -m 755 {MARKER_DIR}")
     pool, run = start_shipped_glidein_pool(
         bed,
@@ -96,7 +83,6 @@ def pool(
             "GS_ALLOW_SANDBOX_IMAGES": "True",
             "GS_FAILURE_MARKER": MARKER,  # the job wrapper's node-failure count, writable by its user
             "GS_IMAGE_FETCH_TIMEOUT": str(FETCH_TIMEOUT),
-            **LAUNCH_MODES[request.param],
         },
         overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
     )
@@ -213,7 +199,7 @@ def test_image_in_use_is_never_evicted(pool: Pool) -> None:
 def test_cvmfs_unpacked_copy_used(pool: Pool, registry: Registry) -> None:
     """docker://<registry>/gs/busybox:3 exists only unpacked in CVMFS: the job runs from it, no request."""
     target = f"{UNPACKED}/{ADDR}/{REPO}:3"
-    pool.s.sh(f"rm -rf '{target}' && mkdir -p '{UNPACKED}/{ADDR}/gs' && cp -a {BUSYBOX_DIR} '{target}'")
+    pool.s.sh(f"mkdir -p '{UNPACKED}/{ADDR}/gs' && cp -a {BUSYBOX_DIR} '{target}'")
     pool.s.sh(f"echo 'NAME=\"unpacked busybox\"' > '{target}/etc/os-release'")
     job = pool.submit(sh_job("head -1 /etc/os-release", image("3")))
     ad = pool.wait(job)
@@ -334,8 +320,7 @@ def test_container_universe_each_kind_runs_in_its_image(pool: Pool) -> None:
     sandbox_dir = _variant(pool.s, "sandboxdir")
     sif_dir = _variant(pool.s, "sifimage")
     pool.s.sh(
-        f"rm -f /home/tuser/sifimage.sif && apptainer -s build /home/tuser/sifimage.sif {sif_dir} && "
-        "chown tuser /home/tuser/sifimage.sif"
+        f"apptainer -s build /home/tuser/sifimage.sif {sif_dir} && chown tuser /home/tuser/sifimage.sif"
     )
     images = {
         "cvmfs": BUSYBOX,
