@@ -21,7 +21,7 @@ PROBE = (
 def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
     """A glidein whose frontend REQUIRES containers, with our wrapper and START term; once per mode."""
     attrs = {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_SHARED_FS_ROOTS": "/home/tuser"}
-    pool, run = start_glidein_pool(bed, {**attrs, **LAUNCH_MODES[request.param]}, snippets=("50", "55", "60"))
+    pool, run = start_glidein_pool(bed, {**attrs, **LAUNCH_MODES[request.param]})
     assert 0 == run.returncode, run.stderr
     pool.mode = request.param  # type: ignore[attr-defined]
     yield pool
@@ -235,23 +235,3 @@ def test_environment_inside_is_the_plans(pool: Pool) -> None:
         "JOBAD=/srv/.job.ad",
         "MACHINEAD=/srv/.machine.ad",
     ] == pool.output(job).splitlines()
-
-
-def test_container_universe_job_runs_in_its_image(pool: Pool) -> None:
-    """universe = container with a CVMFS image: one container, the image it names (Apptainer's own
-    APPTAINER_CONTAINER), in both modes (55-glidein-singularity-container.config keeps the starter's
-    SINGULARITY in HTCondor mode, empties it in wrapper mode)."""
-    job = pool.submit(
-        sh_job(
-            "head -1 /etc/os-release; echo $APPTAINER_CONTAINER",
-            f"universe = container\ncontainer_image = {DEBIAN}\n",
-        )
-    )
-    ad = pool.wait(job)
-
-    assert (4, 0, 1) == (ad["JobStatus"], ad.get("ExitCode"), ad.get("NumJobStarts")), pool.output(
-        job, "job.err"
-    )
-    lines = pool.output(job).splitlines()
-    assert 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"' == lines[0]
-    assert lines[1].endswith("/debian-13"), lines

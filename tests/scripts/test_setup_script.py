@@ -890,16 +890,15 @@ def test_glidein_condor_config_installed(glidein):
 
 def test_glidein_condor_config_htcondor_launch_keeps_the_starters_runtime(glidein):
     """With GLIDEIN_SINGULARITY_USE_HTCONDOR the starter launches the containers: the container
-    universe's snippet is installed too, and empties SINGULARITY only when GS_USE_HTCONDOR is not true
-    (the pool test runs container-universe jobs in both modes)."""
+    universe's snippet (which empties SINGULARITY) is not installed; the others are."""
     (glidein.root / "condor_config.d").mkdir()
     glidein.write_config(GLIDEIN_Singularity_Use="NEVER", GLIDEIN_SINGULARITY_USE_HTCONDOR="True")
     proc = glidein.run()
     installed = (glidein.root / "condor_config.d" / "60-glidein-singularity.config").read_text()
     container = (ROOT / "condor_config.d" / "55-glidein-singularity-container.config").read_text()
-    assert (0, True) == (proc.returncode, container in installed), proc.stderr
-    assert "if $(GS_USE_HTCONDOR:False)\n" in installed
-    assert "\nelse\n  SINGULARITY =\nendif\n" in installed
+    start = (ROOT / "condor_config.d" / "60-glidein-singularity-start.config").read_text()
+    assert (0, False, True) == (proc.returncode, container in installed, start in installed), proc.stderr
+    assert "\nSINGULARITY =" not in installed
 
 
 def test_glidein_condor_config_missing_snippet_fails(glidein):

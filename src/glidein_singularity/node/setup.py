@@ -80,6 +80,7 @@ __all__ = [
     "check_images",
     "format_config_d",
     "glidein_condor_config",
+    "glidein_snippets",
     "htcondor_knobs",
     "install_glidein_condor_config",
     "install_wrapper_code",
@@ -691,8 +692,8 @@ def recover_factory_values(config: Mapping[str, str], work_dir: str) -> Tuple[Di
 #: condor_startup.sh's START included: ours is written there.
 GLIDEIN_CONFIG_DIR = "condor_config.d"
 GLIDEIN_CONFIG_FILE = "60-glidein-singularity.config"
-#: Container-universe jobs in the plan's image: HTCondor's own launch off (``SINGULARITY =``) in wrapper
-#: mode; in HTCondor launch mode (``GS_USE_HTCONDOR``) it keeps the starter's ``SINGULARITY``.
+#: Container-universe jobs through the wrapper (HTCondor's own launch off: ``SINGULARITY =``). Not for a
+#: glidein in HTCondor launch mode, whose starter launches the containers (``starter_knobs``).
 CONTAINER_SNIPPET = "55-glidein-singularity-container.config"
 #: Our snippets installed into a glidein: the wrapper's (the prepare-job hook and the attributes it
 #: publishes), the container universe's, the START term and the health probe.
@@ -744,6 +745,16 @@ def glidein_condor_config(work_dir: str, glidein_config: str, marker: str, snipp
     return "\n".join(lines) + "\n" + body + "\n" + tail + GLIDEIN_JOB_WRAPPER + "\n"
 
 
+def glidein_snippets(config: Mapping[str, str]) -> Tuple[str, ...]:
+    """The snippets this glidein installs: all of them, but the container universe's (``CONTAINER_SNIPPET``)
+    when the starter launches the containers (an invalid switch fails the setup later, as VO_Config)."""
+    try:
+        htcondor_launch = _bool_setting(config, SWITCH, False)
+    except ConfigError:
+        htcondor_launch = False
+    return tuple(name for name in GLIDEIN_SNIPPETS if not (htcondor_launch and name == CONTAINER_SNIPPET))
+
+
 def install_glidein_condor_config(
     work_dir: str, scripts_dir: str, glidein_config: str, config: Mapping[str, str]
 ) -> List[str]:
@@ -759,7 +770,7 @@ def install_glidein_condor_config(
     if not os.path.isdir(directory):
         return ["warning: {} does not exist: START term and health probe not installed".format(directory)]
     texts = []
-    names = GLIDEIN_SNIPPETS
+    names = glidein_snippets(config)
     for name in names:
         with open(_find_snippet(scripts_dir, name), encoding="utf-8") as handle:
             texts.append(handle.read())
