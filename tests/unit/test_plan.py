@@ -43,6 +43,10 @@ def test_default_plan_is_complete():
         container_argv(),
         {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "APPTAINERENV__CONDOR_MACHINE_AD": "/srv/.machine.ad",
+            "SINGULARITYENV__CONDOR_MACHINE_AD": "/srv/.machine.ad",
+            "APPTAINERENV__CONDOR_JOB_AD": "/srv/.job.ad",
+            "SINGULARITYENV__CONDOR_JOB_AD": "/srv/.job.ad",
             "APPTAINERENV__CONDOR_SCRATCH_DIR": "/srv",
             "SINGULARITYENV__CONDOR_SCRATCH_DIR": "/srv",
             "APPTAINERENV__CONDOR_JOB_IWD": "/srv",
