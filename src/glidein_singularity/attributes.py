@@ -52,6 +52,10 @@ _GWMS_SET = ("startd", "job_env", "glidein_config")  # GlideinWMS ``advertise``:
 _STARTD = ("startd", "glidein_config")
 _MODES = "unprivileged, privileged, fakeroot"
 _DUP = "Same value as {}; kept for GlideinWMS compatibility."
+_LAUNCH = (
+    "Read from the machine ad and glidein_config, never the environment; the validation run is launched "
+    "with the same options and binds as a job."
+)
 _NO_ENV = (
     "The job wrapper reads it from the machine ad and glidein_config only, never from its environment (a "
     "job can set any variable there); GlideinWMS's wrapper reads its environment first."
@@ -533,7 +537,7 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         ("startd", "glidein_config"),
         "S",
         "Extra bind mounts; sources missing on the host are dropped.",
-        "Read from glidein_config (not only the environment) and applied to the validation run.",
+        _LAUNCH,
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT",
@@ -543,17 +547,17 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         ("startd", "glidein_config"),
         "S",
         "Site bind mounts, after GLIDEIN_SINGULARITY_BINDPATH.",
-        "Read from glidein_config (not only the environment) and applied to the validation run.",
+        _LAUNCH,
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_OPTS",
         "factory/frontend",
-        "exec options, split on blanks",
+        "exec options, split like a POSIX shell (quotes allowed)",
         "",
         ("startd", "glidein_config"),
         "S",
         "Extra options for `apptainer exec`.",
-        "Read from glidein_config (not only the environment) and applied to the validation run.",
+        _LAUNCH,
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_GLOBAL_OPTS",
@@ -562,8 +566,10 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "",
         (),
         "",
-        "Options placed before `exec` (e.g. -s, -d) in the validation run.",
-        "Also read from glidein_config.",
+        "Not used: neither a job launch nor the validation run (which is launched like a job) puts options "
+        "before `exec`.",
+        "GlideinWMS places these options before `exec`; here `apptainer exec` gets GLIDEIN_SINGULARITY_OPTS "
+        "only.",
     ),
     Attribute(
         "SINGULARITY_DISABLE_PID_NAMESPACES",

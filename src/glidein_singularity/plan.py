@@ -42,6 +42,7 @@ path fails (and ``LaunchPlan.fallback`` holds that bare plan for a failed runtim
 from ._record import Record
 from .classad import ERROR, UNDEFINED, Expr
 from .errors import ConfigError, ImageError
+from .grammar import has_control, truth
 from .images import (
     check_restrictions,
     cvmfs_translate,
@@ -56,6 +57,11 @@ from .images import (
     select_image,
 )
 from .jobenv import read_job_environment
+from .launch_options import (
+    INSIDE_DIR,
+    is_within,
+    runtime_options,
+)
 from .store import DEFAULT_UNPACKED_ROOTS, ImageFetch, locate
 
 TYPE_CHECKING = False
@@ -78,8 +84,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .sources import SourcePolicy
 
 __all__ = [
-    "DEFAULT_BINDS",
-    "ENV_POLICY_WORDS",
     "GPU_ENV_VARS",
     "INSIDE_DIR",
     "INSIDE_MARKER",
@@ -91,27 +95,13 @@ __all__ = [
     "PathInfo",
     "Paths",
     "Refusal",
-    "env_policy",
     "host_unsafe",
     "loader_unsafe",
     "plan",
     "runtime_owned",
     "shell_unsafe",
-    "split_options",
 ]
 
-DEFAULT_BINDS = (
-    "/etc/hosts",
-    "/etc/localtime",
-    "/hadoop",
-    "/ceph",
-    "/hdfs",
-    "/lizard",
-    "/mnt/hadoop",
-    "/mnt/hdfs",
-)
-OPENCL_VENDORS = "/etc/OpenCL/vendors"
-INSIDE_DIR = "/srv"
 #: TMPDIR inside (a sandbox sub-directory: on disk, cleaned with the sandbox, not transferred back).
 TMP_SUBDIR = ".gs_tmp"
 INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
@@ -130,7 +120,6 @@ GPU_ENV_VARS = (
     "ROCR_VISIBLE_DEVICES",
     "HIP_VISIBLE_DEVICES",
 )
-NO_GPU_IDS = ("", "10000", "-1", "na", "none")
 #: Path-valued variables rewritten to their /srv place inside (removed when outside the sandbox).
 PATH_VARS = (
     "X509_USER_PROXY",
@@ -178,10 +167,8 @@ CONTAINER_ROOT_MARK = "/.singularity.d"
 #: URI schemes of images the runtime fetches; anything else (``instance://`` joins a running container
 #: of the same user) is refused.
 IMAGE_SCHEMES = ("docker", "oras", "library", "shub", "http", "https")
-ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
 #: Runtime options in ``GLIDEIN_SINGULARITY_OPTS`` that clear the environment (GlideinWMS looks for
 #: ``--cleanenv``; ``-e`` is its short form, ``--containall``/``-C`` imply it).
-CLEANENV_OPTIONS = ("--cleanenv", "-e", "--containall", "-C")
 GWMS_SET = (
     "GWMS_SINGULARITY_REEXEC",
     "GLIDEIN_Proxy_URL",
@@ -404,21 +391,6 @@ def _text(value: "Optional[Value]") -> "Optional[str]":
     return str(value)
 
 
-def _truth(value: "Optional[Value]") -> "Optional[bool]":
-    """GlideinWMS ``get_prop_bool``: true, a non-zero number, or the text true/1/yes; None when unknown."""
-    if value is True or value is False:
-        return bool(value)
-    if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ("true", "yes", "1"):
-            return True
-        if word in ("false", "no", "0", ""):
-            return False
-    return None
-
-
 def _describe(value: "Optional[Value]") -> str:
     if isinstance(value, Expr):
         return "the expression {}".format(value.text)
@@ -577,38 +549,6 @@ def runtime_owned(name: str) -> bool:
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-def split_options(text: str) -> "List[str]":
-    """Split ``GLIDEIN_SINGULARITY_OPTS`` like a POSIX shell (shlex only when quotes are present)."""
-    if not any(char in text for char in "'\"\\#"):
-        return text.split()
-    import shlex  # only here: shlex imports re, which costs milliseconds at wrapper start
-
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        msg = "GLIDEIN_SINGULARITY_OPTS {!r} cannot be split: {}".format(text, exc)
-        raise ConfigError(msg) from exc
-
-
-def env_policy(text: str) -> "Tuple[FrozenSet[str], Tuple[str, ...]]":
-    """Return the ``GLIDEIN_CONTAINER_ENV`` words (``clearpaths`` when none) and the unknown ones.
-
-    Unknown words are ignored, as GlideinWMS ignores them: a typo must not refuse every job on the
-    node. The setup script warns about them once, at glidein start.
-    """
-    words = set()
-    unknown: List[str] = []
-    for item in text.split(","):
-        word = item.strip().lower()
-        if not word:
-            continue
-        if word in ENV_POLICY_WORDS:
-            words.add(word)
-        elif item.strip() not in unknown:
-            unknown.append(item.strip())
-    return frozenset(words or ("clearpaths",)), tuple(unknown)
-
-
 def _node_preset(name: str, environ: "Mapping[str, str]", job_set: "FrozenSet[str]") -> bool:
     """True when the node (not the job) already set ``APPTAINERENV_name`` or ``SINGULARITYENV_name``."""
     for prefix in ("APPTAINERENV_", "SINGULARITYENV_"):
@@ -624,10 +564,6 @@ _IDENTIFIER_CHARS = _IDENTIFIER_START | frozenset("0123456789")
 def _is_identifier(name: str) -> bool:
     """A POSIX shell variable name (others are dropped from the environment by /bin/sh)."""
     return bool(name) and name[0] in _IDENTIFIER_START and all(char in _IDENTIFIER_CHARS for char in name)
-
-
-def _has_control(text: str) -> bool:
-    return any(char < " " or char == "\x7f" for char in text)
 
 
 class _Rewriter:
@@ -739,7 +675,7 @@ def plan(
         return _bare(argv, reasons)
 
     has_raw = machine_ad.get("HAS_SINGULARITY")
-    has = _truth(has_raw) if has_raw is not None else None
+    has = truth(has_raw) if has_raw is not None else None
     runtime = _text(machine_ad.get("SINGULARITY_PATH")) or ""
     status = (_text(machine_ad.get("GWMS_SINGULARITY_STATUS")) or "").upper()
     if not has or not runtime:
@@ -755,7 +691,7 @@ def plan(
         return _bare(argv, reasons)
 
     preferred = status == "PREFERRED" and job_image is None
-    if preferred and _truth(job_ad.get("SingularityAutoLoad")) is False:
+    if preferred and truth(job_ad.get("SingularityAutoLoad")) is False:
         reasons.append("SingularityAutoLoad is false and GWMS_SINGULARITY_STATUS is PREFERRED: no container")
         return _bare(argv, reasons)
 
@@ -786,7 +722,7 @@ def _image_attribute(job_ad: "Ad") -> str:
     if single is not None and single is not UNDEFINED:
         return "SingularityImage"
     container = job_ad.get("ContainerImage")
-    wants = _truth(job_ad.get("WantContainer")) is True
+    wants = truth(job_ad.get("WantContainer")) is True
     if wants or (container is not None and container is not UNDEFINED):
         return "ContainerImage"
     return "SingularityImage"
@@ -831,13 +767,13 @@ def _container(
     reasons: "List[str]",
 ) -> LaunchPlan:
     probe = paths.probe
-    if not runtime.startswith("/") or _has_control(runtime):
+    if not runtime.startswith("/") or has_control(runtime):
         msg = "SINGULARITY_PATH {!r} is not an absolute path".format(runtime)
         raise _Fail(msg)
     sandbox = paths.scratch_dir
     if not sandbox or not sandbox.startswith("/"):
         raise _Fail("no absolute job directory (_CONDOR_SCRATCH_DIR is unset)")
-    if "," in sandbox or ":" in sandbox or _has_control(sandbox):
+    if "," in sandbox or ":" in sandbox or has_control(sandbox):
         msg = "the job directory {!r} cannot be given to --home (it contains ',' or ':')".format(sandbox)
         raise _Fail(msg)
     real_sandbox = probe(sandbox).realpath or sandbox
@@ -870,56 +806,13 @@ def _container(
         reasons,
     )
 
-    options = [
-        "exec",
-        "--home",
-        sandbox + ":" + INSIDE_DIR,
-        "--pwd",
-        workdir or INSIDE_DIR,
-        "--contain",
-        "--ipc",
-    ]
-    if settings.disable_pid_namespaces.strip() == "1":
-        reasons.append("no --pid: SINGULARITY_DISABLE_PID_NAMESPACES=1")
-    elif _truth(machine_ad.get("GS_PID_NAMESPACES", True)) is False:
-        reasons.append("no --pid: GS_PID_NAMESPACES is false (PID namespaces do not work on this node)")
-    else:
-        options.append("--pid")
-    gpu_flags, gpu_assigned = _gpu_flags(machine_ad, reasons)
-    options.extend(gpu_flags)
-    policy, unknown = env_policy(settings.container_env)
-    if unknown:
-        reasons.append(
-            "GLIDEIN_CONTAINER_ENV: unknown {} ignored (expected a comma list of {})".format(
-                ", ".join(repr(word) for word in unknown), ", ".join(ENV_POLICY_WORDS)
-            )
-        )
+    bind_cvmfs = in_cvmfs or truth(job_ad.get("SingularityBindCVMFS", True)) is not False
     try:
-        admin = split_options(settings.opts)
+        launch = runtime_options(
+            settings, machine_ad, sandbox, workdir, probe, image_root, bind_cvmfs, protected, reasons
+        )
     except ConfigError as exc:
         raise _Fail(str(exc)) from exc
-    admin_cleans = [option for option in admin if option in CLEANENV_OPTIONS]
-    cleanenv = "clearall" in policy or "clear" in policy
-    if cleanenv and not admin_cleans:
-        options.append("--cleanenv")
-    elif admin_cleans:
-        cleanenv = True
-        reasons.append(
-            "GLIDEIN_SINGULARITY_OPTS clears the environment ({}): the glidein's variables are passed in "
-            "as APPTAINERENV_/SINGULARITYENV_".format(" ".join(admin_cleans))
-        )
-    if admin:
-        options.extend(admin)
-        reasons.append("GLIDEIN_SINGULARITY_OPTS added: {}".format(" ".join(admin)))
-    bind_cvmfs = in_cvmfs or _truth(job_ad.get("SingularityBindCVMFS", True)) is not False
-    if not bind_cvmfs:
-        reasons.append("no /cvmfs bind: the job set SingularityBindCVMFS = false")
-    overlay = _truth(machine_ad.get("GS_OVERLAY", False)) is True
-    binds = _binds(
-        settings, probe, image_root, overlay, bind_cvmfs, gpu_assigned, mount_dir, workdir, protected, reasons
-    )
-    if binds:
-        options.extend(("--bind", ",".join(binds)))
 
     outside = [sandbox]
     for candidate in (real_sandbox, paths.cwd, paths.job_iwd):
@@ -966,17 +859,17 @@ def _container(
     env_set, env_unset = _environment(
         environ,
         job_env,
-        policy,
-        cleanenv,
+        launch.policy,
+        launch.cleanenv,
         settings,
         rewriter,
-        bool(gpu_flags),
+        launch.gpu,
         reasons,
     )
     return LaunchPlan(
         True,
         image,
-        (runtime, *options, *tail),
+        (runtime, *launch.options, *tail),
         env_set,
         env_unset,
         tuple(reasons),
@@ -984,11 +877,6 @@ def _container(
         (sandbox + "/" + TMP_SUBDIR,),
         fetch=fetch,
     )
-
-
-def _is_within(path: str, directory: str) -> bool:
-    """Whether ``path`` is ``directory`` or below it (both absolute and normalised)."""
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def _shared_fs_workdir(
@@ -1009,12 +897,12 @@ def _shared_fs_workdir(
     if not paths.cwd:
         return None
     real_cwd = probe(paths.cwd).realpath or paths.cwd
-    if _is_within(real_cwd, real_sandbox):
+    if is_within(real_cwd, real_sandbox):
         return None
     roots = [normalize_path(item.strip()) for item in settings.shared_fs_roots.split(",") if item.strip()]
-    root = next((item for item in roots if item.startswith("/") and _is_within(real_cwd, item)), None)
-    clash = next((d for d in protected if _is_within(d, real_cwd) or _is_within(real_cwd, d)), None)
-    if root is None or clash is not None or "," in real_cwd or ":" in real_cwd or _has_control(real_cwd):
+    root = next((item for item in roots if item.startswith("/") and is_within(real_cwd, item)), None)
+    clash = next((d for d in protected if is_within(d, real_cwd) or is_within(real_cwd, d)), None)
+    if root is None or clash is not None or "," in real_cwd or ":" in real_cwd or has_control(real_cwd):
         why = (
             "it holds or is inside {}, which no job may see".format(clash)
             if clash is not None and root is not None
@@ -1144,7 +1032,7 @@ def _shipped_image(ref: str, settings: NodeSettings) -> bool:
     """A relative image path (shipped with the job) that ``GS_ALLOW_SANDBOX_IMAGES`` lets past ``cvmfs``."""
     if is_remote_image(ref):
         return False
-    return not local_image_path(ref).startswith("/") and _truth(settings.allow_sandbox_images) is True
+    return not local_image_path(ref).startswith("/") and truth(settings.allow_sandbox_images) is True
 
 
 def _image_source(
@@ -1190,107 +1078,6 @@ def _image_source(
     if located.fetch is None:
         return ref, None, False, None
     return located.fetch.image, (located.fetch.image if located.cached else None), False, located.fetch
-
-
-def _gpu_flags(machine_ad: "Ad", reasons: "List[str]") -> "Tuple[List[str], bool]":
-    assigned = machine_ad.get("AssignedGPUs")
-    if isinstance(assigned, tuple):
-        ids = [str(item).strip() for item in assigned]
-    elif isinstance(assigned, str):
-        ids = [item.strip() for item in assigned.replace(" ", ",").split(",")]
-    else:
-        ids = []
-    ids = [item for item in ids if item.lower() not in NO_GPU_IDS]
-    if not ids:
-        return [], False
-    upper = [item.upper() for item in ids]
-    nvidia = any(item.startswith(("CUDA", "GPU-", "MIG-")) for item in upper)
-    driver = machine_ad.get("GPUs_NvidiaDriverVersion", machine_ad.get("GPUs_NvidiaDriver"))
-    nvidia = nvidia or (driver is not None and driver is not UNDEFINED)
-    rocm_count = machine_ad.get("GPUs_Rocm")
-    amd = any(item.startswith(("ROCM", "AMD", "HIP")) for item in upper) or (
-        isinstance(rocm_count, (int, float)) and not isinstance(rocm_count, bool) and rocm_count > 0
-    )
-    flags = (["--nv"] if nvidia else []) + (["--rocm"] if amd else [])
-    if flags:
-        reasons.append("{} for the assigned GPUs {}".format(" ".join(flags), ",".join(ids)))
-    else:
-        reasons.append(
-            "GPUs {} are assigned but their vendor is unknown: no --nv/--rocm".format(",".join(ids))
-        )
-    return flags, True
-
-
-def _bind_items(text: str, origin: str) -> "List[Tuple[str, str]]":
-    return [(item.strip(), origin) for item in text.split(",") if item.strip()]
-
-
-def _binds(
-    settings: NodeSettings,
-    probe: "Callable[[str], PathInfo]",
-    image_root: "Optional[str]",
-    overlay: bool,
-    bind_cvmfs: bool,
-    gpu_assigned: bool,
-    mount_dir: "Optional[str]",
-    workdir: "Optional[str]",
-    protected: "Tuple[str, ...]",
-    reasons: "List[str]",
-) -> "List[str]":
-    items = [(workdir, "shared file system")] if workdir else []
-    items += _bind_items(settings.bindpath, "GLIDEIN_SINGULARITY_BINDPATH")
-    items += _bind_items(settings.bindpath_default, "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT")
-    items += [(path, "default") for path in DEFAULT_BINDS]
-    if bind_cvmfs:
-        translated = cvmfs_translate("/cvmfs", mount_dir)
-        items.append(("/cvmfs" if translated == "/cvmfs" else translated + ":/cvmfs", "CVMFS"))
-    if gpu_assigned:
-        items.append((OPENCL_VENDORS, "GPU"))
-    result: List[str] = []
-    targets: List[str] = []
-    for item, origin in items:
-        parts = item.split(":")
-        source = parts[0]
-        target = parts[1] if len(parts) > 1 and parts[1] else source
-        if len(parts) > 3 or not source.startswith("/") or not target.startswith("/") or _has_control(item):
-            reasons.append(
-                "bind {!r} from {} dropped: not src[:dst[:opts]] with absolute paths".format(item, origin)
-            )
-            continue
-        source = cvmfs_translate(source, mount_dir) if origin != "CVMFS" else source
-        target = normalize_path(target)
-        if target in targets:
-            if origin not in ("default", "CVMFS", "GPU"):
-                reasons.append("bind {} from {} dropped: {} is already bound".format(item, origin, target))
-            continue
-        info = probe(source)
-        if not info.exists:
-            if origin not in ("default", "GPU"):
-                reasons.append("bind {} from {} dropped: {} does not exist".format(item, origin, source))
-            continue
-        real_source = info.realpath or source
-        hidden = next((d for d in protected if _is_within(d, real_source)), None)
-        if hidden is not None and origin != "shared file system":
-            reasons.append(
-                "bind {} from {} dropped: {} holds {}, which no job may see".format(
-                    item, origin, source, hidden
-                )
-            )
-            continue
-        if image_root is not None and not overlay:
-            inside = probe(image_root.rstrip("/") + target)
-            if not (inside.exists or inside.is_link):
-                reasons.append(
-                    "bind {} dropped: {} is missing in the directory image and overlay is not known to work "
-                    "(GS_OVERLAY)".format(item, target)
-                )
-                continue
-        targets.append(target)
-        spec = source if source == target and len(parts) < 3 else "{}:{}".format(source, target)
-        if len(parts) == 3:
-            spec += ":" + parts[2]
-        result.append(spec)
-    return result
 
 
 def _environment(
@@ -1405,7 +1192,7 @@ def _environment(
 
     skipped = []
     for name, value in job_env.items():
-        if name.startswith(RUNTIME_PREFIXES) or name == "HOME" or "=" in name or _has_control(name):
+        if name.startswith(RUNTIME_PREFIXES) or name == "HOME" or "=" in name or has_control(name):
             if name == "HOME":
                 skipped.append(name)
             continue

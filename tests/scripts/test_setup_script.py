@@ -201,7 +201,8 @@ def test_unknown_env_policy_word_warned_once_at_start(glidein):
 
 
 def test_validation_is_built_like_a_job_launch(glidein):
-    """The one validation container gets the job options, glidein_config binds/opts and the CVMFS mount."""
+    """The one validation container gets the job options, glidein_config binds/opts and the CVMFS mount,
+    in a job's order, and only binds whose target the directory image has (as a job without GS_OVERLAY)."""
     fake = glidein.fake()
     data = glidein.root / "data"
     data.mkdir()
@@ -211,12 +212,15 @@ def test_validation_is_built_like_a_job_launch(glidein):
         GLIDEIN_SINGULARITY_BINDPATH_DEFAULT="/cvmfs/sing.org",
         GLIDEIN_SINGULARITY_OPTS="--no-eval",
     )
+    image = glidein.cvmfs / "sing.org" / "el9"
+    for target in (str(data), "/cvmfs/sing.org", "/etc/hosts", "/etc/localtime"):  # a job's binds need them
+        (image / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
     glidein.run()
     argv = exec_calls(fake)[0].split()
     home = argv[argv.index("--home") + 1]
     expected = [
         "exec", "--home", home, "--pwd", "/srv", "--contain", "--ipc", "--pid", "--no-eval", "--bind",
-        "{0},{1}/sing.org:/cvmfs/sing.org,{1}:/cvmfs,/etc/hosts,/etc/localtime".format(data, glidein.cvmfs),
+        "{0},{1}/sing.org:/cvmfs/sing.org,/etc/hosts,/etc/localtime,{1}:/cvmfs".format(data, glidein.cvmfs),
         "{}/sing.org/el9".format(glidein.cvmfs), "cat", "/proc/self/uid_map",
     ]  # fmt: skip
     assert (expected, True, False) == (

@@ -4,6 +4,7 @@ import pytest
 
 from glidein_singularity.classad import parse_ad
 from glidein_singularity.errors import ConfigError
+from glidein_singularity.launch_options import split_options
 from glidein_singularity.plan import (
     LAUNCHER_SCRIPT_REVEALED,
     RUNTIME_PATH,
@@ -11,7 +12,6 @@ from glidein_singularity.plan import (
     NodeSettings,
     Paths,
     Refusal,
-    split_options,
 )
 from tests.unit.plan_fixtures import (
     BASE_BINDS,

@@ -67,6 +67,7 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 from .. import runtime
 from ..errors import ConfigError, GlideinSingularityError
 from ..glidein_config import read_glidein_config
+from ..grammar import truth
 from ..images import (
     DEFAULT_OS_LOOKUP,
     cvmfs_translate,
@@ -539,13 +540,13 @@ def _check_runtime(
         if problem:
             return Check(label, False, problem)
         return Check(label, True, "version {}; no local image to start a container".format(version))
-    pid_known_off = (config.get("GS_PID_NAMESPACES") or "").strip().lower() == "false"
-    settings = settings._replace(
-        validation_timeout=float(max(int(remaining), 1)),
-        disable_pid_namespaces=settings.disable_pid_namespaces or pid_known_off,
-    )
+    advertised = (config.get("GS_PID_NAMESPACES") or "").strip()
+    pid_known_off = bool(advertised) and truth(advertised) is False
+    settings = settings._replace(validation_timeout=float(max(int(remaining), 1)))
     try:
-        result = runtime.validate(binary, image, settings, options.state_dir, environ, runner=run_bounded)
+        result = runtime.validate(
+            binary, image, settings, options.state_dir, environ, run_bounded, not pid_known_off
+        )
     except OSError as exc:
         return Check(
             label, False, "cannot prepare the validation run in {}: {}".format(options.state_dir, exc)

@@ -49,6 +49,7 @@ from ..glidein_config import (
     write_result_error,
     write_result_ok,
 )
+from ..grammar import ENV_POLICY_WORDS, env_policy
 from ..images import (
     ImagesDict,
     check_restrictions,
@@ -62,7 +63,7 @@ from ..images import (
     parse_restrictions,
     select_image,
 )
-from ..plan import ENV_POLICY_WORDS, env_policy
+from ..launch_options import split_options
 from ..policy import Outcome, negotiate
 from ..runtime import RuntimeInfo, find_runtime, settings_from
 from ..sources import SETTINGS as SOURCE_SETTINGS
@@ -381,6 +382,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
         )
         entry_os = parse_os_list(config.get("GLIDEIN_REQUIRED_OS"))
         settings = settings_from(config, environ)
+        split_options(settings.launch.opts)  # a job launch would fail on it: a configuration error
         htcondor_launch = _bool_setting(config, SWITCH, False)
     except ConfigError as exc:
         return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)

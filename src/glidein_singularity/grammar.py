@@ -1,0 +1,80 @@
+"""The small grammars of setting values, each written once (pure, stdlib only).
+
+- ``truth``: GlideinWMS ``get_prop_bool`` (a boolean, a non-zero number, the text true/yes/1);
+- ``split_list``: a comma list (blanks around items dropped, empty items skipped);
+- ``has_control``: whether a text holds a control character (never in a path or an option we build);
+- ``env_policy``: the ``GLIDEIN_CONTAINER_ENV`` words.
+"""
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import FrozenSet, List, Optional, Tuple
+
+__all__ = [
+    "ENV_POLICY_WORDS",
+    "FALSE_WORDS",
+    "TRUE_WORDS",
+    "clears_environment",
+    "env_policy",
+    "has_control",
+    "split_list",
+    "truth",
+]
+
+#: The texts that mean true and false (compared lower-cased, blanks stripped; "" is false).
+TRUE_WORDS = ("true", "yes", "1")
+FALSE_WORDS = ("false", "no", "0", "")
+
+
+def truth(value: object) -> "Optional[bool]":
+    """GlideinWMS ``get_prop_bool``: True, False, or None when ``value`` is neither (an expression,
+    undefined, another word)."""
+    if value is True or value is False:
+        return bool(value)
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    return None
+
+
+def split_list(text: str) -> "Tuple[str, ...]":
+    """The items of a comma list, stripped; empty items are skipped."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character (below space, or DEL)."""
+    return any(char < " " or char == "\x7f" for char in text)
+
+
+#: ``GLIDEIN_CONTAINER_ENV`` words (GlideinWMS ``singularity_lib.sh``).
+ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
+
+
+def env_policy(text: str) -> "Tuple[FrozenSet[str], Tuple[str, ...]]":
+    """Return the ``GLIDEIN_CONTAINER_ENV`` words (``clearpaths`` when none) and the unknown ones.
+
+    Unknown words are ignored, as GlideinWMS ignores them: a typo must not refuse every job on the
+    node. The setup script warns about them once, at glidein start.
+    """
+    words = set()
+    unknown: List[str] = []
+    for item in text.split(","):
+        word = item.strip().lower()
+        if not word:
+            continue
+        if word in ENV_POLICY_WORDS:
+            words.add(word)
+        elif item.strip() not in unknown:
+            unknown.append(item.strip())
+    return frozenset(words or ("clearpaths",)), tuple(unknown)
+
+
+def clears_environment(policy: "FrozenSet[str]") -> bool:
+    """Whether the policy asks for ``--cleanenv`` (``clearall`` or ``clear``)."""
+    return bool(policy & {"clearall", "clear"})
