@@ -15,9 +15,11 @@ __all__ = [
     "ATTRIBUTES",
     "BY_NAME",
     "CONDOR_TYPES",
+    "TWINS",
     "WHO",
     "Attribute",
     "get",
+    "with_twins",
 ]
 
 #: Who sets an attribute.
@@ -46,6 +48,8 @@ class Attribute(NamedTuple):
     description: str
     #: How glidein-singularity differs from GlideinWMS ("" = same behaviour).
     gwms_difference: str = ""
+    #: The attribute this one repeats (GlideinWMS's twin names), "" for a primary attribute.
+    twin_of: str = ""
 
 
 _GWMS_SET = ("startd", "job_env", "glidein_config")  # GlideinWMS ``advertise``: condor vars "- + Y Y +"
@@ -63,7 +67,7 @@ _NO_ENV = (
 
 
 def _twin(name: str, of: str, values: str, type_: str = "S") -> Attribute:
-    return Attribute(name, "glidein", values, "", _GWMS_SET, type_, _DUP.format(of))
+    return Attribute(name, "glidein", values, "", _GWMS_SET, type_, _DUP.format(of), twin_of=of)
 
 
 ATTRIBUTES: Tuple[Attribute, ...] = (
@@ -393,8 +397,8 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
     Attribute(
         "CVMFS_MOUNT_DIR",
         "node env/factory/frontend",
-        "directory",
-        "/cvmfs",
+        "directory (unset: CVMFS is at /cvmfs)",
+        "",
         (),
         "",
         "Where CVMFS is mounted on the host (cvmfsexec); /cvmfs paths of images, binds and the OSG binary "
@@ -634,6 +638,28 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "New.",
     ),
     Attribute(
+        "GS_OVERLAY",
+        "factory/frontend",
+        "true, false",
+        "false",
+        (),
+        "",
+        "Whether the runtime can overlay a directory image (underlay/overlay works on this node): only then "
+        "may a bind's target be missing from a directory image; otherwise such binds are dropped.",
+        "New: GlideinWMS binds them and the launch fails when the runtime cannot create the target.",
+    ),
+    Attribute(
+        "GS_GLIDEIN_CONFIG",
+        "glidein",
+        "file path",
+        "",
+        (),
+        "",
+        "The glidein_config the health probe reads (set in the startd's environment by the startup script's "
+        "config file); the job wrapper never passes it to the runtime.",
+        "New.",
+    ),
+    Attribute(
         "GS_WRAPPER_VERBOSE",
         "factory/frontend",
         "1 to enable",
@@ -702,3 +728,18 @@ def get(name: str) -> Attribute:
     except KeyError:
         msg = "attribute {!r} is not in the registry (glidein_singularity.attributes)".format(name)
         raise KeyError(msg) from None
+
+
+#: primary name -> its twin names, in registry order.
+TWINS: Mapping[str, Tuple[str, ...]] = types.MappingProxyType(
+    {
+        primary: tuple(a.name for a in ATTRIBUTES if a.twin_of == primary)
+        for primary in dict.fromkeys(a.twin_of for a in ATTRIBUTES if a.twin_of)
+    }
+)
+
+
+def with_twins(pairs: "Tuple[Tuple[str, str], ...]") -> "Tuple[Tuple[str, str], ...]":
+    """``(name, value)`` pairs, each followed by its twins with the same value (GlideinWMS publishes
+    every twin name)."""
+    return tuple((name, value) for primary, value in pairs for name in (primary, *TWINS.get(primary, ())))

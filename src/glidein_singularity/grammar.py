@@ -3,7 +3,8 @@
 - ``truth``: GlideinWMS ``get_prop_bool`` (a boolean, a non-zero number, the text true/yes/1);
 - ``split_list``: a comma list (blanks around items dropped, empty items skipped);
 - ``has_control``: whether a text holds a control character (never in a path or an option we build);
-- ``env_policy``: the ``GLIDEIN_CONTAINER_ENV`` words.
+- ``env_policy``: the ``GLIDEIN_CONTAINER_ENV`` words;
+- ``SINGULARITY_BIN_KEYWORDS``: the ``SINGULARITY_BIN`` keywords.
 """
 
 TYPE_CHECKING = False
@@ -13,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "ENV_POLICY_WORDS",
     "FALSE_WORDS",
+    "SINGULARITY_BIN_KEYWORDS",
     "TRUE_WORDS",
     "clears_environment",
     "env_policy",
@@ -51,6 +53,9 @@ def has_control(text: str) -> bool:
     """Whether ``text`` holds a control character (below space, or DEL)."""
     return any(char < " " or char == "\x7f" for char in text)
 
+
+#: ``SINGULARITY_BIN`` keywords (anything else names a directory; ``NONE`` is a legacy value).
+SINGULARITY_BIN_KEYWORDS = ("OSG", "CONDOR", "PATH", "PASS")
 
 #: ``GLIDEIN_CONTAINER_ENV`` words (GlideinWMS ``singularity_lib.sh``).
 ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")

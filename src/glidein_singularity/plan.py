@@ -401,12 +401,12 @@ _SETTINGS = (
     # (field, name, sources in order: a = machine ad, g = glidein_config), default. Never the job's
     # environment: the job can set any variable there (see ``jobenv``), so no setting is read from it.
     ("images_dict", "SINGULARITY_IMAGES_DICT", "ag", ""),
-    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "ag", ""),
+    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "ag", "cvmfs"),
     ("glidein_required_os", "GLIDEIN_REQUIRED_OS", "ag", "any"),
     ("bindpath", "GLIDEIN_SINGULARITY_BINDPATH", "ag", ""),
     ("bindpath_default", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "ag", ""),
     ("opts", "GLIDEIN_SINGULARITY_OPTS", "ag", ""),
-    ("container_env", "GLIDEIN_CONTAINER_ENV", "ag", ""),
+    ("container_env", "GLIDEIN_CONTAINER_ENV", "ag", "clearpaths"),
     ("container_env_clearlist", "GLIDEIN_CONTAINER_ENV_CLEARLIST", "ag", ""),
     ("cvmfs_mount_dir", "CVMFS_MOUNT_DIR", "ag", ""),
     ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ag", ""),

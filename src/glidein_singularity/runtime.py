@@ -28,6 +28,7 @@ from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
 
 from .classad import Ad
 from .errors import ConfigError, RuntimeProbeError
+from .grammar import SINGULARITY_BIN_KEYWORDS
 from .images import cvmfs_translate
 from .launch_options import runtime_options
 from .plan import CLEARED_PATHS, NodeSettings, PathInfo
@@ -73,7 +74,6 @@ _VERSION_PREFIX = re.compile(r"^(?:apptainer|singularity(?:-ce|-pro)?)\s+version
 _PID_FAILURE = re.compile(
     r"mount\s+proc\s*->\s*/proc|can'?t mount proc filesystem|failed to mount proc", re.IGNORECASE
 )
-_BIN_KEYWORDS = ("OSG", "CONDOR", "PATH", "PASS")
 
 
 class RuntimeSettings(NamedTuple):
@@ -373,12 +373,12 @@ def discover(
         hint_dir = os.path.join(settings.condor_dir, "usr", "libexec") if settings.condor_dir else ""
     elif hint == "NONE":
         trail.append("SINGULARITY_BIN NONE: legacy value, ignored (it no longer disables containers)")
-    elif hint not in _BIN_KEYWORDS:
+    elif hint not in SINGULARITY_BIN_KEYWORDS:
         hint_dir = hint
         if not os.path.isdir(hint):
             trail.append(
                 "SINGULARITY_BIN {}: not a directory nor one of {} (mis-configuration)".format(
-                    hint, ", ".join(_BIN_KEYWORDS)
+                    hint, ", ".join(SINGULARITY_BIN_KEYWORDS)
                 )
             )
             hint_dir = ""

@@ -21,6 +21,7 @@ PURE_MODULES = (
     "condor_words",
     "jobenv",
     "store",
+    "adverts",
 )
 BANNED_IMPORTS = {"os", "subprocess", "io", "shutil", "pathlib", "tempfile", "socket", "glob"}
 BANNED_CALLS = {"open", "print", "input", "exec", "eval"}

@@ -21,7 +21,7 @@ Each run, within ``--timeout`` seconds in total:
    /proc/self/uid_map``) with the runtime the startup script validated (``SINGULARITY_PATH``; else the
    first one discovery finds), on the first local default image (or ``--image``);
 4. reads the black-hole marker the job wrapper keeps (``--failure-marker``, else ``GS_FAILURE_MARKER``
-   from the configuration, else from the environment: the same setting the wrapper reads). The wrapper
+   from glidein_config, never the environment: the setting the wrapper reads, in its order). The wrapper
    writes the number of consecutive node-side launch failures there (one integer; the file is replaced
    at each failure, so its mtime is the time of the last one) and removes the file when a launch gets as
    far as exec'ing the runtime. The probe only reads it.
@@ -448,9 +448,7 @@ def gather(
     if not_used:  # no container launches, so the marker cannot grow: nothing to count
         return HealthFacts(not_used, (), None, (), (), 0, 0), released
     marker = Marker(0, 0.0)
-    marker_path = (
-        options.failure_marker or config.get("GS_FAILURE_MARKER") or environ.get("GS_FAILURE_MARKER")
-    )
+    marker_path = options.failure_marker or config.get("GS_FAILURE_MARKER")
     if marker_path:
         try:
             marker = read_marker(marker_path)

@@ -38,6 +38,7 @@ import zipfile
 from typing import Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .. import attributes, policy
+from ..adverts import ImageStatus, container_adverts, servable_os, source_adverts
 from ..bundle import ADMIN_SIDE
 from ..errors import ConfigError, GlideinSingularityError, ImageError, RuntimeProbeError
 from ..glidein_config import (
@@ -49,7 +50,7 @@ from ..glidein_config import (
     write_result_error,
     write_result_ok,
 )
-from ..grammar import ENV_POLICY_WORDS, env_policy
+from ..grammar import ENV_POLICY_WORDS, FALSE_WORDS, TRUE_WORDS, env_policy
 from ..images import (
     ImagesDict,
     check_restrictions,
@@ -67,7 +68,7 @@ from ..launch_options import split_options
 from ..policy import Outcome, negotiate
 from ..runtime import RuntimeInfo, find_runtime, settings_from
 from ..sources import SETTINGS as SOURCE_SETTINGS
-from ..sources import SourcePolicy, allow_regex, deny_regex
+from ..sources import SourcePolicy
 from .starter_launch import MODE_ATTR, SWITCH, starter_knobs
 
 __all__ = [
@@ -105,20 +106,6 @@ SCRIPT_ID = "gs-setup"
 STANDALONE_USE_DEFAULT = "PREFERRED"
 #: Names HTCondor skips in LOCAL_CONFIG_DIR (LOCAL_CONFIG_DIR_EXCLUDE_REGEXP default).
 _SKIPPED_SUFFIXES = (".pl", ".py", ".sh", ".rpmsave", ".rpmnew", ".dpkg-old", ".dpkg-dist", ".cfsaved", "~")
-
-_TRUE = ("true", "1", "yes")
-_FALSE = ("false", "0", "no", "")
-
-
-class ImageStatus(NamedTuple):
-    """One SINGULARITY_IMAGES_DICT entry checked on this node."""
-
-    key: str
-    image: str
-    #: The path the runtime is given (CVMFS-translated); the URI itself for remote images.
-    host_ref: str
-    #: "" when the image can be served, else why not.
-    problem: str
 
 
 class SetupResult(NamedTuple):
@@ -218,25 +205,13 @@ def check_images(
     ]
 
 
-def source_adverts(sources: SourcePolicy) -> List[Tuple[str, str]]:
-    """The set image-source lists (as given) and their START regexes, to publish to the startd."""
-    adverts = [(source.name, ",".join(source.patterns)) for source in sources.lists]
-    for name, regex in (
-        ("GS_IMAGE_ALLOW_REGEX", allow_regex(sources)),
-        ("GS_IMAGE_DENY_REGEX", deny_regex(sources)),
-    ):
-        if regex is not None:
-            adverts.append((name, regex))
-    return adverts
-
-
 def _bool_setting(config: Mapping[str, str], key: str, default: bool) -> bool:
     text = (config.get(key) or "").strip().lower()
     if not text:
         return default
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     msg = "{}={!r} is not valid; expected true or false".format(key, config.get(key))
     raise ConfigError(msg)
@@ -251,13 +226,6 @@ def _env_or_config(config: Mapping[str, str], environ: Mapping[str, str], key: s
 
 class _Unusable(Exception):
     """Containers cannot be used on this node (message says why and what was tried)."""
-
-
-def _servable_os(statuses: Sequence[ImageStatus], entry_os: Sequence[str]) -> str:
-    keys = [s.key for s in statuses if not s.problem and s.key != "testimage"]
-    if "any" not in entry_os:
-        keys = [key for key in keys if key in entry_os]
-    return ",".join(keys)
 
 
 def _validation_image(
@@ -317,36 +285,18 @@ def _validation_image(
 def _success_adverts(
     config: Mapping[str, str], outcome: Outcome, info: RuntimeInfo, images_text: str, os_list: str
 ) -> List[Tuple[str, str]]:
-    adverts = [
-        ("HAS_SINGULARITY", "True"),
-        ("GWMS_SINGULARITY_STATUS", outcome.value),
-        ("SINGULARITY_PATH", info.path),
-        ("GWMS_SINGULARITY_PATH", info.path),
-        ("SINGULARITY_VERSION", info.version),
-        ("GWMS_SINGULARITY_VERSION", info.version),
-        ("SINGULARITY_FULL_VERSION", info.full_version),
-        ("SINGULARITY_MODE", info.mode),
-        ("GWMS_SINGULARITY_MODE", info.mode),
-    ]
-    for suffix, value in (
-        ("PATH", info.path),
-        ("VERSION", info.version),
-        ("FULL_VERSION", info.full_version),
-        ("MODE", info.mode),
-    ):
-        adverts += [("CONTAINERSW_" + suffix, value), ("GWMS_CONTAINERSW_" + suffix, value)]
-    if images_text:
-        adverts.append(("SINGULARITY_IMAGES_DICT", images_text))
-    provides = [item for item in (config.get("GLIDEIN_PROVIDES") or "").strip().split(",") if item]
-    mine = "singularity/" + info.mode
-    provides = [item for item in provides if not item.startswith("singularity/")] + [mine]
-    adverts.append(("GLIDEIN_PROVIDES", ",".join(provides)))
-    if os_list:
-        adverts.append(("SINGULARITY_OS_LIST", os_list))
-    adverts.append(("GS_PID_NAMESPACES", "True" if info.pid_namespaces else "False"))
-    if (config.get("GS_ALLOW_SANDBOX_IMAGES") or "").strip().lower() in ("true", "yes", "1"):
-        adverts.append(("GS_ALLOW_SANDBOX_IMAGES", "True"))  # START admits images shipped with jobs
-    return [(name, value) for name, value in adverts if value]
+    return container_adverts(
+        outcome.value,
+        info.path,
+        info.version,
+        info.full_version,
+        info.mode,
+        info.pid_namespaces,
+        images_text,
+        os_list,
+        config.get("GLIDEIN_PROVIDES") or "",
+        config.get("GS_ALLOW_SANDBOX_IMAGES") or "",
+    )
 
 
 def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: str) -> SetupResult:
@@ -393,7 +343,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
     for status in statuses:
         if status.problem:
             notes.append("warning: " + status.problem)
-    os_list = _servable_os(statuses, entry_os)
+    os_list = servable_os(statuses, entry_os)
     try:
         image = _validation_image(
             config, environ, images, statuses, entry_os, image_required, cvmfs_mount_dir, notes

@@ -119,7 +119,7 @@ def _sleep_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        return 600.0
+        return float(DEFAULT_FAILURE_SLEEP)
     if value != value or value < 0:
         return 0.0
     return min(value, float(MAX_FAILURE_SLEEP))
