@@ -1,6 +1,7 @@
 """The small grammars of setting values, each written once (pure, stdlib only).
 
 - ``truth``: GlideinWMS ``get_prop_bool`` (a boolean, a non-zero number, the text true/yes/1);
+- ``seconds``: a bounded number of seconds (the failure sleeps);
 - ``split_list``: a comma list (blanks around items dropped, empty items skipped);
 - ``has_control``: whether a text holds a control character (never in a path or an option we build);
 - ``env_policy``: the ``GLIDEIN_CONTAINER_ENV`` words;
@@ -19,6 +20,7 @@ __all__ = [
     "clears_environment",
     "env_policy",
     "has_control",
+    "seconds",
     "split_list",
     "truth",
 ]
@@ -42,6 +44,18 @@ def truth(value: object) -> "Optional[bool]":
         if word in FALSE_WORDS:
             return False
     return None
+
+
+def seconds(text: str, default: float, maximum: float) -> float:
+    """A number of seconds: ``default`` when ``text`` is not a number, 0 for a negative one or NaN, at
+    most ``maximum``."""
+    try:
+        value = float(text)
+    except ValueError:
+        return float(default)
+    if value != value or value < 0:
+        return 0.0
+    return min(value, float(maximum))
 
 
 def split_list(text: str) -> "Tuple[str, ...]":

@@ -901,3 +901,34 @@ def test_glidein_condor_config_missing_snippet_fails(glidein):
     status, metrics, detail = glidein.result()
     assert (1, "ERROR", [("failure", "Corruption")]) == (proc.returncode, status, metrics)
     assert "50-glidein-singularity-wrapper.config not found next to gs-setup" in (detail or "")
+
+
+def test_publish_io_error_is_a_result_not_a_traceback(glidein):
+    """An unwritable condor vars file: exit 1, one ERROR line naming the file, an error_gen ERROR result."""
+    glidein.fake()
+    vars_file = glidein.root / "gone" / "condor_vars.lst"  # its directory does not exist
+    glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", CONDOR_VARS_FILE=str(vars_file))
+    proc = glidein.run()
+    line = "cannot publish the results {}: No such file or directory".format(vars_file)
+    status, metrics, detail = glidein.result()
+    assert (1, "ERROR: " + line + "\n") == (proc.returncode, proc.stderr)
+    assert ("ERROR", ("failure", "Corruption"), line) == (status, metrics[0], detail)
+
+
+def test_any_error_of_the_setup_writes_its_result(tmp_path, monkeypatch, capsys):
+    """An error raised anywhere in a glidein-mode run (here by the decision) still ends in an error_gen
+    ERROR result agreeing with the exit code."""
+    from glidein_singularity.errors import ConfigError
+    from glidein_singularity.node import setup
+
+    def broken(*args):
+        raise ConfigError("SOMETHING is broken")
+
+    (tmp_path / "glidein_config").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GS_SCRIPTS_DIR", raising=False)
+    monkeypatch.setattr(setup, "run_setup", broken)
+    code = setup.main([str(tmp_path / "glidein_config"), "entry"])
+    text = (tmp_path / "otrb_output.xml").read_text()
+    assert (1, "ERROR: SOMETHING is broken\n") == (code, capsys.readouterr().err)
+    assert "<status>ERROR</status>" in text and "SOMETHING is broken" in text

@@ -693,9 +693,13 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         signal.alarm(max(math.ceil(options.timeout), 1))
         try:
             deadline = start + options.timeout - 1.0
-            facts, released = gather(options, env, deadline, released)
-            attributes = evaluate(facts, options.max_failures, int(time.time()))
-            state.update(released=released, failures=facts.failures)
+            try:
+                facts, released = gather(options, env, deadline, released)
+                attributes = evaluate(facts, options.max_failures, int(time.time()))
+                state.update(released=released, failures=facts.failures)
+            except Exception as exc:  # our own failure: never leave the slot's last verdict standing
+                reason = "the health probe failed: {}: {}".format(type(exc).__name__, exc)
+                attributes = _attributes(False, False, reason, int(time.time()), 0)
             sys.stdout.write(_publish(options.state_dir, state, attributes))
             sys.stdout.flush()
         finally:

@@ -149,15 +149,11 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     except Exception as exc:  # our failure: never a hold
         import time
 
+        from ..grammar import seconds
         from ..inputs import read_glidein_config
 
-        try:
-            configured = float(
-                read_glidein_config(os.path.join(here, "glidein_config"))["GS_WRAPPER_FAILURE_SLEEP"]
-            )
-        except (KeyError, ValueError):
-            configured = FAILURE_SLEEP
-        time.sleep(max(0.0, min(configured, FAILURE_SLEEP)))
+        text = read_glidein_config(os.path.join(here, "glidein_config")).get("GS_WRAPPER_FAILURE_SLEEP", "")
+        time.sleep(seconds(text, FAILURE_SLEEP, FAILURE_SLEEP))
         message = "glidein-singularity prepare-job hook failed: {}: {}".format(type(exc).__name__, exc)
         lines = [("HookStatusCode", REQUEUE_STATUS), ("HookStatusMessage", " ".join(message.split()))]
     for name, value in lines:

@@ -776,24 +776,31 @@ def _say(lines: Sequence[str]) -> None:
         print("{}: {}".format(SCRIPT_ID, line))
 
 
+def _glidein_failure(
+    detail: str, fail_type: str = "Corruption", metrics: Optional[Dict[str, str]] = None
+) -> int:
+    """The one way a glidein-mode run fails: the error_gen ERROR result, one ``ERROR:`` line, exit 1."""
+    try:
+        write_result_error(SCRIPT_ID, fail_type, detail, metrics or {})
+    except OSError as exc:
+        detail += "; the error_gen result could not be written either: {}".format(exc.strerror or exc)
+    print("ERROR: " + detail, file=sys.stderr)
+    return EXIT_FAILURE
+
+
 def _run_glidein(args: argparse.Namespace, started: float) -> int:
     glidein_config = os.path.abspath(args.glidein_config)
     try:
         config = read_glidein_config(glidein_config)
     except ConfigError as exc:
-        write_result_error(SCRIPT_ID, "Corruption", str(exc), {})
-        print("ERROR: {}".format(exc), file=sys.stderr)
-        return EXIT_FAILURE
+        return _glidein_failure(str(exc))
     work_dir = os.path.dirname(glidein_config)
     scripts_dir = os.environ.get("GS_SCRIPTS_DIR", "")
     if scripts_dir:
         try:
             _say(install_wrapper_code(work_dir, scripts_dir, _package_location()))
         except (OSError, ConfigError) as exc:
-            detail = "cannot install the job wrapper in {}: {}".format(work_dir, exc)
-            write_result_error(SCRIPT_ID, "Corruption", detail, {})
-            print("ERROR: " + detail, file=sys.stderr)
-            return EXIT_FAILURE
+            return _glidein_failure("cannot install the job wrapper in {}: {}".format(work_dir, exc))
     config, recovered = recover_factory_values(config, work_dir)
     _say(recovered)
     if scripts_dir:
@@ -801,9 +808,7 @@ def _run_glidein(args: argparse.Namespace, started: float) -> int:
             _say(install_glidein_condor_config(work_dir, scripts_dir, glidein_config, config))
         except (OSError, ConfigError) as exc:
             detail = "cannot install the START term and health probe in {}: {}".format(work_dir, exc)
-            write_result_error(SCRIPT_ID, "Corruption", detail, {})
-            print("ERROR: " + detail, file=sys.stderr)
-            return EXIT_FAILURE
+            return _glidein_failure(detail)
     result = run_setup(config, os.environ, work_dir)
     if recovered and result.adverts:
         restored = tuple((key, config[key]) for key in RECOVERED_FACTORY_ATTRS if config.get(key))
@@ -812,15 +817,20 @@ def _run_glidein(args: argparse.Namespace, started: float) -> int:
     try:
         publish_glidein(result, glidein_config, config)
     except ConfigError as exc:
-        write_result_error(SCRIPT_ID, "Corruption", str(exc), {})
-        print("ERROR: {}".format(exc), file=sys.stderr)
-        return EXIT_FAILURE
+        return _glidein_failure(str(exc))
+    except OSError as exc:
+        where = " " + exc.filename if isinstance(exc.filename, str) else ""
+        return _glidein_failure("cannot publish the results{}: {}".format(where, exc.strerror or exc))
     metrics = dict(result.metrics)
-    if result.status == "OK":
+    if result.status != "OK":
+        code = _glidein_failure(result.detail, result.fail_type, metrics)
+        _report_time(result, started)
+        return code
+    try:
         write_result_ok(SCRIPT_ID, metrics)
-    else:
-        write_result_error(SCRIPT_ID, result.fail_type, result.detail, metrics)
-        print("ERROR: {}".format(result.detail), file=sys.stderr)
+    except OSError as exc:
+        print("ERROR: cannot write the error_gen result: {}".format(exc.strerror or exc), file=sys.stderr)
+        return EXIT_FAILURE
     _report_time(result, started)
     return result.exit_code
 
@@ -942,9 +952,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_USAGE
     try:
         return _run_glidein(args, started)
-    except GlideinSingularityError as exc:
-        print("ERROR: {}".format(exc), file=sys.stderr)
-        return EXIT_FAILURE
+    except GlideinSingularityError as exc:  # any error still gets its error_gen result
+        return _glidein_failure(str(exc))
+    except OSError as exc:
+        where = " " + exc.filename if isinstance(exc.filename, str) else ""
+        return _glidein_failure("unexpected I/O error{}: {}".format(where, exc.strerror or exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,6 +30,7 @@ Outcome:
 import os
 import sys
 
+from ..grammar import seconds
 from ..plan import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
 
 TYPE_CHECKING = False
@@ -116,13 +117,7 @@ def _bump_marker(path: str) -> None:
 
 
 def _sleep_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        return float(DEFAULT_FAILURE_SLEEP)
-    if value != value or value < 0:
-        return 0.0
-    return min(value, float(MAX_FAILURE_SLEEP))
+    return seconds(text, DEFAULT_FAILURE_SLEEP, MAX_FAILURE_SLEEP)
 
 
 _SEARCH_BITS = 0o011  # group and other search: the starter may match either class
