@@ -931,4 +931,4 @@ def test_any_error_of_the_setup_writes_its_result(tmp_path, monkeypatch, capsys)
     code = setup.main([str(tmp_path / "glidein_config"), "entry"])
     text = (tmp_path / "otrb_output.xml").read_text()
     assert (1, "ERROR: SOMETHING is broken\n") == (code, capsys.readouterr().err)
-    assert "<status>ERROR</status>" in text and "SOMETHING is broken" in text
+    assert ("<status>ERROR</status>" in text, "SOMETHING is broken" in text) == (True, True)
