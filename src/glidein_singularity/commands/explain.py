@@ -43,15 +43,12 @@ from ..node import starter_launch
 from ..plan import LaunchPlan, Refusal
 from ._explain_pool import JOB_ID
 
-__all__ = ["FORMATS", "HELP", "NAME", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
+__all__ = ["FORMATS", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
 
 #: The job directory shown when neither --sandbox nor _CONDOR_SCRATCH_DIR gives one.
 SANDBOX = "/var/lib/condor/execute/dir_1"
 #: The output formats (``table`` is the old name of ``text``).
 FORMATS = ("text", "json", "table")
-
-NAME = "explain"
-HELP = "show what the wrapper would do for a job on a slot"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
