@@ -2,7 +2,7 @@
 
 import pytest
 
-from glidein_singularity.node.health import (
+from glidein_singularity.node.health_rules import (
     Check,
     HealthFacts,
     Marker,

@@ -22,6 +22,7 @@ PURE_MODULES = (
     "jobenv",
     "store",
     "adverts",
+    "node/health_rules",
 )
 BANNED_IMPORTS = {"os", "subprocess", "io", "shutil", "pathlib", "tempfile", "socket", "glob"}
 BANNED_CALLS = {"open", "print", "input", "exec", "eval"}
