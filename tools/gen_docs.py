@@ -512,6 +512,7 @@ def _wrapper_protocol() -> str:
     wrapper = importlib.import_module("glidein_singularity.node.wrapper")
     plan = importlib.import_module("glidein_singularity.plan")
     hook = importlib.import_module("glidein_singularity.node.prepare_job")
+    settings = importlib.import_module("glidein_singularity.settings")
     prefix = wrapper._PREFIX
     status = wrapper.EXIT_WRAPPER_FAILURE
     launcher = plan.LAUNCHER_SCRIPT
@@ -531,10 +532,10 @@ def _wrapper_protocol() -> str:
         "{fault_sleep} s of sleep and no node penalty, then lets it end with status {status}.\n\n".format(
             prefix=prefix,
             status=status,
-            sleep=plan.DEFAULT_FAILURE_SLEEP,
+            sleep=settings.DEFAULT_FAILURE_SLEEP,
             most=wrapper.MAX_FAILURE_SLEEP,
             hold=hook.HOLD_STATUS,
-            retries=plan.DEFAULT_JOB_FAULT_RETRIES,
+            retries=settings.DEFAULT_JOB_FAULT_RETRIES,
             fault_sleep=wrapper.JOB_FAULT_SLEEP,
         )
     )

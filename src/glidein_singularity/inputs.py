@@ -24,7 +24,8 @@ import os
 from ._record import Record
 from .classad import Ad, format_literal, parse_ad
 from .jobenv import read_job_environment
-from .plan import SETTING_NAMES, NodeSettings, PathInfo, Paths
+from .plan import PathInfo, Paths
+from .settings import SETTING_NAMES, NodeSettings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,7 +161,7 @@ def glidein_config_path(machine_ad: Ad, trusted: bool, here: "Optional[str]") ->
 def node_ad(machine_ad: Ad, glidein_config: "Mapping[str, str]", assigned_gpus: "Optional[str]") -> Ad:
     """The machine ad with the node's facts and settings from glidein_config (an untrusted ad file).
 
-    Every name in ``NODE_FACTS`` and ``plan.SETTING_NAMES`` is dropped from the file's ad and taken from
+    Every name in ``NODE_FACTS`` and ``settings.SETTING_NAMES`` is dropped from the file's ad and taken from
     ``glidein_config`` when it is there; ``AssignedGPUs`` comes from the starter's environment.
     """
     replaced = {name.lower() for name in NODE_FACTS + SETTING_NAMES}

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Callable, FrozenSet, List, Optional, Tuple
 
     from .classad import Ad
-    from .plan import NodeSettings, PathInfo
+    from .plan import PathInfo
+    from .settings import NodeSettings
 
 __all__ = [
     "CLEANENV_OPTIONS",

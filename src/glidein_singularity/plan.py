@@ -18,15 +18,16 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
    The image-source lists (``sources``; machine ad or glidein_config only, never the environment) apply
    to every image, as written and resolved*: a refused image is requeued (``job_caused`` when the job
    named it), never run bare. URIs other than docker, oras, library, shub, http(s) are refused*.
-5. Options ``exec --home <sandbox>:/srv --pwd /srv --contain --ipc`` + ``--pid`` (unless
+5. Options (``launch_options.runtime_options``, also the validation run's): ``exec --home <sandbox>:/srv
+   --pwd /srv --contain --ipc`` + ``--pid`` (unless
    ``SINGULARITY_DISABLE_PID_NAMESPACES=1`` or the machine ad has ``GS_PID_NAMESPACES = false``) +
    ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``; not twice when
    ``GLIDEIN_SINGULARITY_OPTS`` has it, which counts as clearing the environment) +
    ``GLIDEIN_SINGULARITY_OPTS``;
    one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
    ``GS_OVERLAY`` not true) only targets present in the image*.
-6. Environment policy ``GLIDEIN_CONTAINER_ENV`` (unknown words ignored with a reason); the job's own
-   ``Environment`` is always preserved*; an ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
+6. Environment (``launch_env.launch_environment``): policy ``GLIDEIN_CONTAINER_ENV`` (unknown words
+   ignored with a reason); the job's own ``Environment`` is always preserved*; an ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
    ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*, and the job's ``PATH`` and loader
    variables (``host_unsafe``) reach the job inside only, never the runtime process*; no
    ``APPTAINER*``/``SINGULARITY*`` variable of the host reaches the runtime*. What the job set is read
@@ -40,7 +41,7 @@ path fails (and ``LaunchPlan.fallback`` holds that bare plan for a failed runtim
 """
 
 from ._record import Record
-from .classad import ERROR, UNDEFINED, Expr
+from .classad import UNDEFINED
 from .errors import ConfigError, ImageError
 from .grammar import has_control, truth
 from .images import (
@@ -57,12 +58,14 @@ from .images import (
     select_image,
 )
 from .jobenv import read_job_environment
+from .launch_env import TMP_SUBDIR, host_unsafe, launch_environment, shell_unsafe
 from .launch_options import (
     INSIDE_DIR,
     is_within,
     runtime_options,
 )
-from .store import DEFAULT_UNPACKED_ROOTS, ImageFetch, locate
+from .settings import NodeSettings, describe_value, literal_text
+from .store import ImageFetch, locate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,24 +73,19 @@ if TYPE_CHECKING:  # pragma: no cover
         Callable,
         Dict,
         FrozenSet,
-        Iterable,
         List,
         Mapping,
         Optional,
         Sequence,
-        Set,
         Tuple,
         Union,
     )
 
-    from .classad import Ad, Value
+    from .classad import Ad
     from .sources import SourcePolicy
 
 __all__ = [
-    "GPU_ENV_VARS",
     "INSIDE_DIR",
-    "INSIDE_MARKER",
-    "INSIDE_TMP",
     "LAUNCHER_SCRIPT",
     "LAUNCHER_SCRIPT_REVEALED",
     "LaunchPlan",
@@ -95,71 +93,13 @@ __all__ = [
     "PathInfo",
     "Paths",
     "Refusal",
-    "host_unsafe",
-    "loader_unsafe",
     "plan",
-    "runtime_owned",
-    "shell_unsafe",
 ]
 
-#: TMPDIR inside (a sandbox sub-directory: on disk, cleaned with the sandbox, not transferred back).
-TMP_SUBDIR = ".gs_tmp"
-INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
-#: Set inside every container we start (for the job's information).
-INSIDE_MARKER = "GS_IN_CONTAINER"
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
 #: The same, when the wrapper had to make the job directory searchable for the starter (see
 #: ``Paths.reveal_sandbox``): ``$1`` is the directory's original mode, restored before the job starts.
 LAUNCHER_SCRIPT_REVEALED = 'rm -f -- "$0" && { chmod "$1" /srv 2>/dev/null; shift; exec "$@"; }'
-NV_LIBS = "/.singularity.d/libs"
-RUNTIME_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-GPU_ENV_VARS = (
-    "CUDA_VISIBLE_DEVICES",
-    "NVIDIA_VISIBLE_DEVICES",
-    "GPU_DEVICE_ORDINAL",
-    "ROCR_VISIBLE_DEVICES",
-    "HIP_VISIBLE_DEVICES",
-)
-#: Path-valued variables rewritten to their /srv place inside (removed when outside the sandbox).
-PATH_VARS = (
-    "X509_USER_PROXY",
-    "X509_USER_CERT",
-    "X509_USER_KEY",
-    "_CONDOR_CREDS",
-    "_CONDOR_MACHINE_AD",
-    "_CONDOR_EXECUTE",
-    "_CONDOR_JOB_AD",
-    "_CONDOR_SCRATCH_DIR",
-    "_CONDOR_CHIRP_CONFIG",
-    "_CONDOR_JOB_IWD",
-    "BEARER_TOKEN_FILE",
-)
-TMP_VARS = ("TMP", "TEMP", "TEMPDIR", "OSG_WN_TMP")
-CLEARED_PATHS = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
-#: Variables that make the dynamic loader or libc load files (glibc's list of variables it ignores in
-#: secure-execution mode, plus every ``LD_*`` and ``MALLOC_*``): see ``loader_unsafe``.
-LOADER_PREFIXES = ("LD_", "MALLOC_")
-LOADER_VARS = (
-    "GCONV_PATH",
-    "GETCONF_DIR",
-    "GLIBC_TUNABLES",
-    "HOSTALIASES",
-    "LOCALDOMAIN",
-    "LOCPATH",
-    "NIS_PATH",
-    "NLSPATH",
-    "RESOLV_HOST_CONF",
-    "RES_OPTIONS",
-    "TZDIR",
-)
-#: Variables that make a shell run code at start-up, before a wrapper's first line: see ``shell_unsafe``.
-SHELL_PREFIXES = ("BASH_FUNC_",)
-SHELL_VARS = ("BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "BASH_XTRACEFD", "CDPATH", "GLOBIGNORE")
-#: Apptainer/Singularity configuration variables (``runtime_owned``), and those only passed inside.
-RUNTIME_PREFIXES = ("APPTAINER", "SINGULARITY")
-INSIDE_ENV_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
-#: The starter's own per-job cache directory for the runtime (kept: it is the job's scratch directory).
-RUNTIME_CACHE_VARS = ("APPTAINER_CACHEDIR", "SINGULARITY_CACHEDIR")
 #: A directory every Apptainer/Singularity container has at its root and a host does not: seeing it
 #: means the wrapper already runs inside a container (the job cannot create it; an environment
 #: variable such as APPTAINER_CONTAINER could come from the job).
@@ -167,65 +107,6 @@ CONTAINER_ROOT_MARK = "/.singularity.d"
 #: URI schemes of images the runtime fetches; anything else (``instance://`` joins a running container
 #: of the same user) is refused.
 IMAGE_SCHEMES = ("docker", "oras", "library", "shub", "http", "https")
-#: Runtime options in ``GLIDEIN_SINGULARITY_OPTS`` that clear the environment (GlideinWMS looks for
-#: ``--cleanenv``; ``-e`` is its short form, ``--containall``/``-C`` imply it).
-GWMS_SET = (
-    "GWMS_SINGULARITY_REEXEC",
-    "GLIDEIN_Proxy_URL",
-    "MODULE_USE",
-    "InitializeModulesEnv",
-    "XRD_PLUGINCONFDIR",
-    "POSIXSTASHCACHE",
-    "STASHCACHE",
-    "STASHCACHE_WRITABLE",
-    "LoadModules",
-    "GWMS_AUX_SUBDIR",
-    "GWMS_BASE_SUBDIR",
-    "GWMS_SUBDIR",
-    "GWMS_DIR",
-)
-OSG_SET = (
-    "_CHIRP_DELAYED_UPDATE_PREFIX",
-    "CONDOR_PARENT_ID",
-    "GLIDEIN_ResourceName",
-    "GLIDEIN_Site",
-    "HAS_SINGULARITY",
-    "http_proxy",
-    "InitializeModulesEnv",
-    "LIGO_DATAFIND_SERVER",
-    "OSG_MACHINE_GPUS",
-    "OSG_SINGULARITY_AUTOLOAD",
-    "OSG_SINGULARITY_BIND_CVMFS",
-    "OSG_SINGULARITY_CLEAN_ENV",
-    "OSG_SINGULARITY_IMAGE",
-    "OSG_SINGULARITY_IMAGE_DEFAULT",
-    "OSG_SINGULARITY_IMAGE_HUMAN",
-    "OSG_SINGULARITY_OUTSIDE_PWD",
-    "OSG_SINGULARITY_PATH",
-    "OSG_SINGULARITY_REEXEC",
-    "OSG_SITE_NAME",
-    "OSGVO_PROJECT_NAME",
-    "OSGVO_SUBMITTER",
-    "OSG_WN_TMP",
-    "POSIXSTASHCACHE",
-    "STASHCACHE",
-    "STASHCACHE_WRITABLE",
-    "TZ",
-    "X509_USER_CERT",
-    "X509_USER_KEY",
-    "X509_USER_PROXY",
-)
-DEFAULT_FAILURE_SLEEP = 600
-#: Starts a job may use up on its own mistakes (a missing own image...) before the wrapper stops
-#: requeueing it (the prepare-job hook holds such jobs at once).
-DEFAULT_JOB_FAULT_RETRIES = 2
-#: The image-source lists (``sources.SETTINGS``; spelled here so the module is imported only when set).
-SOURCE_SETTINGS = (
-    "GS_ALLOWED_IMAGE_SOURCES",
-    "GS_DENIED_IMAGE_SOURCES",
-    "GS_ENTRY_ALLOWED_IMAGE_SOURCES",
-    "GS_ENTRY_DENIED_IMAGE_SOURCES",
-)
 
 
 class PathInfo(Record):
@@ -379,182 +260,7 @@ class _Fail(Exception):
         self.bare_ok = bare_ok  # PREFERRED may run the job bare instead
 
 
-# --- reading ads and settings ----------------------------------------------------------------------
-
-
-def _text(value: "Optional[Value]") -> "Optional[str]":
-    """A literal as the text a shell variable would hold (None for undefined/error/expressions)."""
-    if value is None or value is UNDEFINED or value is ERROR or isinstance(value, (Expr, tuple)):
-        return None
-    if value is True or value is False:
-        return "True" if value else "False"
-    return str(value)
-
-
-def _describe(value: "Optional[Value]") -> str:
-    if isinstance(value, Expr):
-        return "the expression {}".format(value.text)
-    return repr(value)
-
-
-_SETTINGS = (
-    # (field, name, sources in order: a = machine ad, g = glidein_config), default. Never the job's
-    # environment: the job can set any variable there (see ``jobenv``), so no setting is read from it.
-    ("images_dict", "SINGULARITY_IMAGES_DICT", "ag", ""),
-    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "ag", "cvmfs"),
-    ("glidein_required_os", "GLIDEIN_REQUIRED_OS", "ag", "any"),
-    ("bindpath", "GLIDEIN_SINGULARITY_BINDPATH", "ag", ""),
-    ("bindpath_default", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "ag", ""),
-    ("opts", "GLIDEIN_SINGULARITY_OPTS", "ag", ""),
-    ("container_env", "GLIDEIN_CONTAINER_ENV", "ag", "clearpaths"),
-    ("container_env_clearlist", "GLIDEIN_CONTAINER_ENV_CLEARLIST", "ag", ""),
-    ("cvmfs_mount_dir", "CVMFS_MOUNT_DIR", "ag", ""),
-    ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ag", ""),
-    ("failure_sleep", "GS_WRAPPER_FAILURE_SLEEP", "ag", str(DEFAULT_FAILURE_SLEEP)),
-    ("failure_marker", "GS_FAILURE_MARKER", "ag", ""),
-    ("verbose", "GS_WRAPPER_VERBOSE", "ag", ""),
-    ("shared_fs_roots", "GS_SHARED_FS_ROOTS", "ag", ""),
-    ("job_fault_retries", "GS_JOB_FAULT_RETRIES", "ag", str(DEFAULT_JOB_FAULT_RETRIES)),
-    # image-source policy
-    ("allowed_sources", SOURCE_SETTINGS[0], "ag", ""),
-    ("denied_sources", SOURCE_SETTINGS[1], "ag", ""),
-    ("entry_allowed_sources", SOURCE_SETTINGS[2], "ag", ""),
-    ("entry_denied_sources", SOURCE_SETTINGS[3], "ag", ""),
-    # remote images and images shipped with the job (store.py): admin settings only
-    ("image_store", "GS_IMAGE_STORE", "ag", ""),
-    ("local_tmp_dir", "GLIDEIN_LOCAL_TMP_DIR", "g", ""),
-    ("image_store_max_mb", "GS_IMAGE_STORE_MAX_MB", "ag", ""),
-    ("image_fetch_timeout", "GS_IMAGE_FETCH_TIMEOUT", "ag", ""),
-    ("insecure_registries", "GS_INSECURE_REGISTRIES", "ag", ""),
-    ("unpacked_roots", "GS_CVMFS_UNPACKED_ROOTS", "ag", DEFAULT_UNPACKED_ROOTS),
-    ("allow_sandbox_images", "GS_ALLOW_SANDBOX_IMAGES", "ag", "False"),
-)
-
-
-#: The wrapper's own node variables: never passed on to the runtime (nor so into the container).
-NODE_ONLY_VARS = ("GS_GLIDEIN_CONFIG", "GS_FAILURE_MARKER", "GS_WRAPPER_FAILURE_SLEEP", "GS_WRAPPER_VERBOSE")
-#: Every setting's name (what a forged machine ad file must not choose: see ``inputs``).
-SETTING_NAMES = tuple(row[1] for row in _SETTINGS)
-
-
-class NodeSettings(Record):
-    """Admin-controlled settings of the node, each from the machine ad, glidein_config or environment."""
-
-    __slots__ = _fields = (*(row[0] for row in _SETTINGS), "reasons")
-    images_dict: str
-    image_restrictions: str
-    glidein_required_os: str
-    bindpath: str
-    bindpath_default: str
-    opts: str
-    container_env: str
-    container_env_clearlist: str
-    cvmfs_mount_dir: str
-    disable_pid_namespaces: str
-    failure_sleep: str
-    failure_marker: str
-    verbose: str
-    shared_fs_roots: str
-    job_fault_retries: str
-    allowed_sources: str
-    denied_sources: str
-    entry_allowed_sources: str
-    entry_denied_sources: str
-    image_store: str
-    local_tmp_dir: str
-    image_store_max_mb: str
-    image_fetch_timeout: str
-    insecure_registries: str
-    unpacked_roots: str
-    allow_sandbox_images: str
-    reasons: "Tuple[str, ...]"
-
-    def __init__(self, reasons: "Iterable[str]" = (), **values: str) -> None:
-        unknown = sorted(set(values) - set(self._fields))
-        if unknown:
-            msg = "NodeSettings has no setting {}".format(", ".join(unknown))
-            raise TypeError(msg)
-        Record.__init__(self, *(values.get(row[0], row[3]) for row in _SETTINGS), tuple(reasons))
-
-    @classmethod
-    def from_sources(cls, machine_ad: "Optional[Ad]", glidein_config: "Mapping[str, str]") -> "NodeSettings":
-        """Collect the settings from the machine ad and glidein_config (never from the environment)."""
-        reasons: List[str] = []
-        values: Dict[str, str] = {}
-        for field, name, sources, default in _SETTINGS:
-            found: Optional[str] = None
-            for source in sources:
-                if source == "a" and machine_ad is not None and name in machine_ad:
-                    raw = machine_ad[name]
-                    found = _text(raw)
-                    if found is None and raw is not UNDEFINED:
-                        reasons.append(
-                            "ignored {} = {} in the machine ad: not a literal".format(name, _describe(raw))
-                        )
-                elif source == "g" and name in glidein_config:
-                    found = glidein_config[name]
-                if found is not None:
-                    break
-            values[field] = default if found is None else found
-        return cls(reasons, **values)
-
-    def source_policy(self) -> "Optional[SourcePolicy]":
-        """The image-source policy these settings set, or None when no list is set (all images allowed)."""
-        texts = (
-            self.allowed_sources,
-            self.denied_sources,
-            self.entry_allowed_sources,
-            self.entry_denied_sources,
-        )
-        if not any(text.strip(", \t") for text in texts):
-            return None
-        from .sources import SourcePolicy  # only now: most glideins set no lists
-
-        return SourcePolicy.from_settings(dict(zip(SOURCE_SETTINGS, texts)))
-
-
-# --- which variables may act on the host ------------------------------------------------------------
-
-
-def loader_unsafe(name: str) -> bool:
-    """Whether ``name`` makes the dynamic loader or libc load or run files (glibc's "unsecure" list).
-
-    Such a variable never reaches the runtime process on the host, whoever set it; the job's own value
-    reaches the job inside the container.
-    """
-    return name.startswith(LOADER_PREFIXES) or name in LOADER_VARS
-
-
-def shell_unsafe(name: str) -> bool:
-    """Whether ``name`` makes a POSIX shell or bash run code at start-up (``BASH_ENV``, ``BASH_FUNC_*``)."""
-    return name.startswith(SHELL_PREFIXES) or name in SHELL_VARS
-
-
-def host_unsafe(name: str) -> bool:
-    """Whether a job's ``name`` would act on our own programs on the host before any of our code runs.
-
-    The prepare-job hook moves such variables out of the environment the starter gives the job wrapper
-    (they still reach the job inside its container); the START term keeps jobs that set them off slots
-    without the hook.
-    """
-    return loader_unsafe(name) or shell_unsafe(name)
-
-
-def runtime_owned(name: str) -> bool:
-    """Whether ``name`` configures Apptainer/Singularity itself (never passed to the runtime from the
-    host environment, except the starter's cache directory; ``*ENV_*`` variables only act inside)."""
-    return name.startswith(RUNTIME_PREFIXES) and not name.startswith(INSIDE_ENV_PREFIXES)
-
-
 # --- small helpers ---------------------------------------------------------------------------------
-
-
-def _node_preset(name: str, environ: "Mapping[str, str]", job_set: "FrozenSet[str]") -> bool:
-    """True when the node (not the job) already set ``APPTAINERENV_name`` or ``SINGULARITYENV_name``."""
-    for prefix in ("APPTAINERENV_", "SINGULARITYENV_"):
-        if prefix + name in environ and prefix + name not in job_set:
-            return True
-    return False
 
 
 _IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
@@ -655,7 +361,7 @@ def plan(
                 return Refusal(message, tuple(reasons), False, True)
             job_image = raw_image
     elif raw_image is not None and raw_image is not UNDEFINED:
-        message = "the job's {} must be a string, got {}".format(image_attr, _describe(raw_image))
+        message = "the job's {} must be a string, got {}".format(image_attr, describe_value(raw_image))
         return Refusal(message, tuple(reasons), False, True)
     if job_image is None and image_attr == "ContainerImage":
         message = "the job wants a container (universe = container) but names no container_image"
@@ -676,11 +382,11 @@ def plan(
 
     has_raw = machine_ad.get("HAS_SINGULARITY")
     has = truth(has_raw) if has_raw is not None else None
-    runtime = _text(machine_ad.get("SINGULARITY_PATH")) or ""
-    status = (_text(machine_ad.get("GWMS_SINGULARITY_STATUS")) or "").upper()
+    runtime = literal_text(machine_ad.get("SINGULARITY_PATH")) or ""
+    status = (literal_text(machine_ad.get("GWMS_SINGULARITY_STATUS")) or "").upper()
     if not has or not runtime:
         why = (
-            "HAS_SINGULARITY is {}".format("absent" if has_raw is None else _describe(has_raw))
+            "HAS_SINGULARITY is {}".format("absent" if has_raw is None else describe_value(has_raw))
             if not has
             else "SINGULARITY_PATH is empty"
         )
@@ -736,7 +442,7 @@ def _choose_image(
         return job_image
     required = job_ad.get("REQUIRED_OS")
     if required is not None and required is not UNDEFINED and not isinstance(required, str):
-        msg = "the job's REQUIRED_OS must be a string, got {}".format(_describe(required))
+        msg = "the job's REQUIRED_OS must be a string, got {}".format(describe_value(required))
         raise _Fail(msg, requeue=False, job_caused=True)
     try:
         choice = select_image(
@@ -856,7 +562,7 @@ def _container(
         )
     tail.extend(job_argv)
 
-    env_set, env_unset = _environment(
+    env_set, env_unset = launch_environment(
         environ,
         job_env,
         launch.policy,
@@ -1078,141 +784,3 @@ def _image_source(
     if located.fetch is None:
         return ref, None, False, None
     return located.fetch.image, (located.fetch.image if located.cached else None), False, located.fetch
-
-
-def _environment(
-    environ: "Mapping[str, str]",
-    job_env: "Dict[str, str]",
-    policy: "FrozenSet[str]",
-    cleanenv: bool,
-    settings: NodeSettings,
-    rewriter: _Rewriter,
-    gpu_flags: bool,
-    reasons: "List[str]",
-) -> "Tuple[Dict[str, str], Tuple[str, ...]]":
-    env_set: Dict[str, str] = {}
-    unset: List[str] = []
-
-    def inside(name: str, value: str) -> None:
-        env_set["APPTAINERENV_" + name] = value
-        env_set["SINGULARITYENV_" + name] = value
-
-    def remove(name: str) -> None:
-        if name in environ and name not in unset:
-            unset.append(name)
-
-    # The runtime is configured by its options only: no APPTAINER*/SINGULARITY* variable reaches it,
-    # whoever set it (the starter's per-job cache directory excepted), and none the job set reaches
-    # even the inside through *ENV_ variables.
-    by_job: List[str] = []
-    by_node: List[str] = []
-    for name in sorted(environ):
-        if runtime_owned(name):
-            if name in RUNTIME_CACHE_VARS and rewriter.lexical(environ[name]) == INSIDE_DIR:
-                continue
-            (by_job if name in job_env else by_node).append(name)
-        elif name.startswith(INSIDE_ENV_PREFIXES) and name in job_env:
-            by_job.append(name)
-    for name in by_job + by_node:
-        remove(name)
-    if by_job:
-        reasons.append(
-            "removed {} set by the job: jobs may not configure the container runtime".format(
-                ", ".join(by_job)
-            )
-        )
-    if by_node:
-        reasons.append(
-            "removed {} from the runtime's environment: its options come from GLIDEIN_SINGULARITY_OPTS "
-            "only".format(", ".join(by_node))
-        )
-    # The runtime searches PATH on the host (nvidia-smi for --nv): always a fixed one, never a PATH that
-    # could be the job's (it would run the job's programs outside the container).
-    if environ.get("PATH") != RUNTIME_PATH:
-        env_set["PATH"] = RUNTIME_PATH
-    # the policy decides (a --cleanenv in GLIDEIN_SINGULARITY_OPTS keeps them from the job, not the runtime)
-    clear_paths = bool(policy & {"clearall", "clear"}) or ("clearpaths" in policy and "keepall" not in policy)
-    if clear_paths:
-        for name in CLEARED_PATHS:
-            remove(name)
-    # Loader, libc and shell start-up variables act on the runtime process itself: never passed to it.
-    # The job's own reach the job inside (below); the node's stay on the host.
-    unsafe = sorted(name for name in environ if host_unsafe(name))
-    for name in unsafe:
-        remove(name)
-    if unsafe:
-        reasons.append(
-            "{} not passed to the runtime on the host{}".format(
-                ", ".join(unsafe),
-                "; the job's own values are passed into the container" if set(unsafe) & set(job_env) else "",
-            )
-        )
-    for name in NODE_ONLY_VARS:
-        if name not in job_env:
-            remove(name)  # the wrapper's own settings: they name the glidein's files
-    clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]
-    for name in clearlist:
-        if name not in job_env:
-            remove(name)
-
-    preserved: Set[str] = set()  # names passed explicitly when --cleanenv drops the host environment
-    if cleanenv:
-        preserved.update(GWMS_SET)
-        if policy & {"osgset", "clear"}:
-            preserved.update(OSG_SET)
-        if policy & {"osgset", "condorset", "clear"}:
-            preserved.update(name for name in environ if name.startswith("_CONDOR_"))
-        for name in sorted(preserved):
-            if name in environ and name not in PATH_VARS and name not in TMP_VARS and name not in clearlist:
-                if _node_preset(name, environ, frozenset(job_env)):
-                    continue  # the node set the value for inside itself: kept, as GlideinWMS does
-                inside(name, environ[name])
-
-    for name in PATH_VARS:
-        if name not in environ or name in job_env or (cleanenv and name not in preserved):
-            continue
-        if not environ[name].startswith("/"):
-            inside(name, environ[name])  # empty or relative: the same inside (the job directory is /srv)
-            continue
-        new = rewriter.path(environ[name])
-        if new is None:
-            if not cleanenv:
-                remove(name)
-            reasons.append(
-                "{}={} is outside the job directory: not passed into the container".format(
-                    name, environ[name]
-                )
-            )
-        else:
-            inside(name, new)
-    inside("TMPDIR", INSIDE_TMP)
-    for name in TMP_VARS:
-        if name in environ and (not cleanenv or name in preserved or name in ("TMP", "TEMP", "TEMPDIR")):
-            inside(name, INSIDE_TMP)
-
-    skipped = []
-    for name, value in job_env.items():
-        if name.startswith(RUNTIME_PREFIXES) or name == "HOME" or "=" in name or has_control(name):
-            if name == "HOME":
-                skipped.append(name)
-            continue
-        value = environ.get(name, value)
-        new = rewriter.lexical(value)
-        inside(name, value if new is None else new)
-    if skipped:
-        reasons.append("the job's HOME is not passed: the container's HOME is {}".format(INSIDE_DIR))
-    for name in GPU_ENV_VARS:
-        if name in environ:
-            inside(name, environ[name])
-    if gpu_flags:
-        key = "APPTAINERENV_LD_LIBRARY_PATH"
-        if key in env_set:
-            parts = env_set[key].split(":")
-            if NV_LIBS not in parts:
-                value = env_set[key] + ":" + NV_LIBS if env_set[key] else NV_LIBS
-                inside("LD_LIBRARY_PATH", value)
-                reasons.append("{} appended to the job's LD_LIBRARY_PATH".format(NV_LIBS))
-        else:
-            reasons.append("the runtime puts {} on LD_LIBRARY_PATH".format(NV_LIBS))
-    inside(INSIDE_MARKER, "1")
-    return env_set, tuple(unset)

@@ -8,7 +8,7 @@ tried under another step (``singularity`` is usually a symlink to ``apptainer``)
 
 The validation run starts ONE container launched exactly like a job: its options and binds come from
 ``launch_options.runtime_options``, the planner's own builder, with the settings a job reads
-(glidein_config, ``plan.NodeSettings``) and a fresh directory as the job directory; only the payload
+(glidein_config, ``settings.NodeSettings``) and a fresh directory as the job directory; only the payload
 differs: ``cat /proc/self/uid_map`` instead of the launcher and the job. The first line gives the mode.
 If ``--pid`` fails because ``/proc`` cannot be mounted (pilots in
 Docker/Kubernetes), the run is retried once without it and PID namespaces are reported unavailable.
@@ -30,8 +30,10 @@ from .classad import Ad
 from .errors import ConfigError, RuntimeProbeError
 from .grammar import SINGULARITY_BIN_KEYWORDS
 from .images import cvmfs_translate
+from .launch_env import CLEARED_PATHS
 from .launch_options import runtime_options
-from .plan import CLEARED_PATHS, NodeSettings, PathInfo
+from .plan import PathInfo
+from .settings import NodeSettings
 
 __all__ = [
     "MODES",

@@ -162,7 +162,7 @@ COMPUTED_DEFAULTS = {
 def test_plan_settings_are_registered_with_their_defaults():
     """Every setting the planner reads is registered, with the planner's default (failed on 44bb779:
     SINGULARITY_IMAGE_RESTRICTIONS, GLIDEIN_CONTAINER_ENV and CVMFS_MOUNT_DIR disagreed)."""
-    from glidein_singularity.plan import _SETTINGS
+    from glidein_singularity.settings import _SETTINGS
 
     wrong = []
     for _field, name, _sources, default in _SETTINGS:
@@ -176,7 +176,7 @@ def test_node_facts_and_wrapper_variables_are_registered():
     """The machine-ad facts the planner reads and the wrapper's own variables are registered
     (AssignedGPUs is HTCondor's own attribute)."""
     from glidein_singularity.inputs import NODE_FACTS
-    from glidein_singularity.plan import NODE_ONLY_VARS
+    from glidein_singularity.settings import NODE_ONLY_VARS
 
     names = [name for name in (*NODE_FACTS, *NODE_ONLY_VARS) if name != "AssignedGPUs"]
     assert [] == [name for name in names if name not in BY_NAME]

@@ -4,15 +4,10 @@ import pytest
 
 from glidein_singularity.classad import parse_ad
 from glidein_singularity.errors import ConfigError
+from glidein_singularity.launch_env import RUNTIME_PATH
 from glidein_singularity.launch_options import split_options
-from glidein_singularity.plan import (
-    LAUNCHER_SCRIPT_REVEALED,
-    RUNTIME_PATH,
-    LaunchPlan,
-    NodeSettings,
-    Paths,
-    Refusal,
-)
+from glidein_singularity.plan import LAUNCHER_SCRIPT_REVEALED, LaunchPlan, Paths, Refusal
+from glidein_singularity.settings import NodeSettings
 from tests.unit.plan_fixtures import (
     BASE_BINDS,
     BASE_OPTIONS,
@@ -932,7 +927,7 @@ def test_node_settings_sources(machine, config, expected, reasons):
 
 def test_no_setting_from_the_environment():
     """Every setting's name set in the wrapper's environment (by the job or anyone) changes nothing."""
-    from glidein_singularity.plan import SETTING_NAMES
+    from glidein_singularity.settings import SETTING_NAMES
 
     environ = dict.fromkeys(SETTING_NAMES, "/evil,keepall,1,0")
     plain, steered = run_plan(), run_plan(environ=environ)

@@ -18,6 +18,8 @@ PURE_MODULES = (
     "sources",
     "grammar",
     "launch_options",
+    "launch_env",
+    "settings",
     "condor_words",
     "jobenv",
     "store",
@@ -60,6 +62,11 @@ WRAPPER_HOT_PATH = (
     "errors",
     "grammar",
     "launch_options",
+    "launch_env",
+    "settings",
+    "store",
+    "jobenv",
+    "condor_words",
     "node/wrapper",
 )
 SLOW_IMPORTS = {

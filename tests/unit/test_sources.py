@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glidein_singularity import plan
+from glidein_singularity import settings as node_settings
 from glidein_singularity.images import normalize_image_ref
 from glidein_singularity.sources import (
     SETTINGS,
@@ -421,5 +421,5 @@ def test_pattern_regex_has_no_quoting_hazards(pattern):
 
 
 def test_planner_spells_the_same_setting_names():
-    """plan.py names the lists itself (to import this module only when they are set): the same names."""
-    assert SETTINGS == plan.SOURCE_SETTINGS
+    """settings.py names the lists itself (to import this module only when they are set): the same names."""
+    assert SETTINGS == node_settings.SOURCE_SETTINGS

@@ -31,7 +31,8 @@ from ..matching import (
     match,
     parse_machine_ads,
 )
-from ..plan import NodeSettings, PathInfo
+from ..plan import PathInfo
+from ..settings import NodeSettings
 from ..submit import GPU_CLAUSE, SubmitJob, job_argv, load_submit_jobs
 from .explain import SANDBOX, _table, plan_to_dict
 

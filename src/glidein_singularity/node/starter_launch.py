@@ -202,7 +202,7 @@ def runtime_environment(
     directory such as the pilot's ``X509_USER_PROXY``, the node's own settings) is not passed inside,
     and what it passes inside (rewritten paths, ``TMPDIR``) wins.
     """
-    from ..plan import INSIDE_ENV_PREFIXES, host_unsafe, runtime_owned
+    from ..launch_env import INSIDE_ENV_PREFIXES, host_unsafe, runtime_owned
 
     env: Dict[str, str] = {}
     for name, value in environ.items():

@@ -31,7 +31,7 @@ import os
 import sys
 
 from ..grammar import seconds
-from ..plan import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
+from ..settings import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -292,7 +292,7 @@ def _starter_launch(inputs: "PlanInputs", launch: "LaunchPlan", starter_argv: "L
     if not htcondor_mode(inputs.machine_ad):
         return launch
     from ..jobenv import read_job_environment
-    from ..plan import RUNTIME_PATH
+    from ..launch_env import RUNTIME_PATH
 
     request = starter_request(launch, len(starter_argv))
     argv = native_argv(starter_argv, launch.argv[0], request)
