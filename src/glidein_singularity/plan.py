@@ -27,7 +27,8 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
    one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
    ``GS_OVERLAY`` not true) only targets present in the image*.
 6. Environment (``launch_env.launch_environment``): policy ``GLIDEIN_CONTAINER_ENV`` (unknown words
-   ignored with a reason); the job's own ``Environment`` is always preserved*; an ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
+   ignored with a reason); the job's own ``Environment`` is always preserved*; an
+   ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
    ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*, and the job's ``PATH`` and loader
    variables (``host_unsafe``) reach the job inside only, never the runtime process*; no
    ``APPTAINER*``/``SINGULARITY*`` variable of the host reaches the runtime*. What the job set is read
