@@ -16,7 +16,7 @@ import pytest
 
 from glidein_singularity.bundle import write_bundle
 from glidein_singularity.glidein_config import parse_condor_vars, parse_glidein_config
-from glidein_singularity.node.setup import install_wrapper_code
+from glidein_singularity.node.setup_install import install_wrapper_code
 from tests.fake_runtime import exec_calls, make_fake_runtime
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
