@@ -193,12 +193,12 @@ def read_sources(options: Options, environ: Mapping[str, str]) -> Dict[str, str]
 
 def _not_used(config: Mapping[str, str]) -> str:
     status = (config.get("GWMS_SINGULARITY_STATUS") or "").strip().upper()
-    has = (config.get("HAS_SINGULARITY") or "").strip().lower()
+    has = (config.get("HAS_SINGULARITY") or "").strip()
     if not status:
         return "GWMS_SINGULARITY_STATUS is not set (the startup script disabled containers or did not run)"
     if status in ("NEVER", "DISABLE", "DISABLE_GWMS", "FAIL"):
         return "GWMS_SINGULARITY_STATUS is {}".format(status)
-    if has in ("false", "0", "no"):
+    if has and truth(has) is False:
         return "the startup script found no working runtime (HAS_SINGULARITY is False, status {})".format(
             status
         )
