@@ -159,7 +159,7 @@ def test_broken_runtime_drains_the_slot_and_loses_no_job(site: Site) -> None:
             listing = bed.run(["ls", "-laR", glidein.log_dir], check=False).stdout[-3000:]
             raise TimeoutError(
                 f"{exc}: {last.get('GS_HEALTH_REASON')}\nglidein exit: {glidein.proc.poll()}\n"
-                f"{glidein.output(bed)[-3000:]}\n{listing}"
+                f"{glidein.output(bed)[-3000:]}\n{listing}\n{glidein.ended(bed)}\n{glidein.condor_logs(bed)}"
             ) from None
 
     assert site.glideins["required"].proc.poll() is None, site.glideins["required"].output(bed)[-3000:]

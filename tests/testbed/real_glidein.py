@@ -19,6 +19,8 @@ copied into the bed, never into the repository.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import shutil
@@ -331,6 +333,39 @@ class Glidein:
         """The glidein's work dir (glide_*), where glidein_config is."""
         found = sorted(bed.path(self.log_dir).glob("glide_*/glidein_config"))
         return "/" + str(found[0].parent.relative_to(bed.path("/"))) if found else ""
+
+    def ended(self, bed: Session) -> str:
+        """GlideinWMS's lines on how HTCondor ended (``=== Condor ended ...``, ``Normal DAEMON_SHUTDOWN``)."""
+        text = bed.read(f"{self.log_dir}/out") + bed.read(f"{self.log_dir}/err")
+        return "\n".join(line for line in text.splitlines() if "Condor " in line or "SHUTDOWN" in line)
+
+    def condor_logs(self, bed: Session, tail: int = 4000) -> str:
+        """The tails of the HTCondor logs GlideinWMS's condor_startup.sh prints (gzip | uuencode) into the
+        glidein's stderr when HTCondor ends, decoded; the work dir holding them is gone by then."""
+        return "\n".join(
+            f"--- {name} ---\n{text[-tail:]}" for name, text in decode_logs(bed.read(f"{self.log_dir}/err"))
+        )
+
+
+def decode_logs(err: str) -> list[tuple[str, str]]:
+    """(name, text) of each log in a glidein's stderr: a name line, ``======== gzip | uuencode ...``, then
+    ``begin-base64 644 -`` ... ``====``."""
+    lines = err.splitlines()
+    logs = []
+    for number, line in enumerate(lines):
+        if not line.startswith("======== gzip | uuencode") or number == 0:
+            continue
+        body = []
+        for item in lines[number + 2 :]:
+            if item.startswith("===="):
+                break
+            body.append(item)
+        try:
+            text = gzip.decompress(base64.b64decode("".join(body))).decode(errors="replace")
+        except (ValueError, OSError, EOFError) as exc:
+            text = f"(cannot decode: {exc})"
+        logs.append((lines[number - 1].strip(), text))
+    return logs
 
 
 def pilot_token(bed: Session) -> str:
