@@ -1,5 +1,6 @@
 """The small grammars of setting values, each written once (pure, stdlib only).
 
+- ``bool_setting``: a strict true/false setting (an unknown word is a configuration error);
 - ``truth``: GlideinWMS ``get_prop_bool`` (a boolean, a non-zero number, the text true/yes/1);
 - ``seconds``: a bounded number of seconds (the failure sleeps);
 - ``split_list``: a comma list (blanks around items dropped, empty items skipped);
@@ -8,15 +9,18 @@
 - ``SINGULARITY_BIN_KEYWORDS``: the ``SINGULARITY_BIN`` keywords.
 """
 
+from .errors import ConfigError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import FrozenSet, List, Optional, Tuple
+    from typing import FrozenSet, List, Mapping, Optional, Tuple
 
 __all__ = [
     "ENV_POLICY_WORDS",
     "FALSE_WORDS",
     "SINGULARITY_BIN_KEYWORDS",
     "TRUE_WORDS",
+    "bool_setting",
     "clears_environment",
     "env_policy",
     "has_control",
@@ -56,6 +60,20 @@ def seconds(text: str, default: float, maximum: float) -> float:
     if value != value or value < 0:
         return 0.0
     return min(value, float(maximum))
+
+
+def bool_setting(config: "Mapping[str, str]", key: str, default: bool) -> bool:
+    """A true/false setting of the startup script: ``default`` when unset or blank, else one of
+    ``TRUE_WORDS``/``FALSE_WORDS`` (any case); ConfigError naming the setting otherwise."""
+    text = (config.get(key) or "").strip().lower()
+    if not text:
+        return default
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    msg = "{}={!r} is not valid; expected true or false".format(key, config.get(key))
+    raise ConfigError(msg)
 
 
 def split_list(text: str) -> "Tuple[str, ...]":

@@ -9,7 +9,7 @@ from typing import FrozenSet, List, Mapping, NamedTuple, Optional, Sequence, Tup
 from .. import policy
 from ..adverts import ImageStatus, container_adverts, servable_os, source_adverts
 from ..errors import ConfigError, ImageError, RuntimeProbeError
-from ..grammar import ENV_POLICY_WORDS, FALSE_WORDS, TRUE_WORDS, env_policy
+from ..grammar import ENV_POLICY_WORDS, bool_setting, env_policy
 from ..images import (
     ImagesDict,
     check_restrictions,
@@ -150,18 +150,6 @@ def check_images(
     ]
 
 
-def _bool_setting(config: Mapping[str, str], key: str, default: bool) -> bool:
-    text = (config.get(key) or "").strip().lower()
-    if not text:
-        return default
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    msg = "{}={!r} is not valid; expected true or false".format(key, config.get(key))
-    raise ConfigError(msg)
-
-
 def _env_or_config(config: Mapping[str, str], environ: Mapping[str, str], key: str) -> str:
     return (environ.get(key) or "").strip() or (config.get(key) or "").strip()
 
@@ -184,7 +172,7 @@ def _validation_image(
     notes: List[str],
 ) -> str:
     """Return the host path (or opted-in URI) of the image for the validation run; raise _Unusable."""
-    allow_remote = _bool_setting(config, "GS_ALLOW_REMOTE_TEST_IMAGE", False)
+    allow_remote = bool_setting(config, "GS_ALLOW_REMOTE_TEST_IMAGE", False)
     by_key = {s.key: s for s in statuses}
     default_problem = ""
     try:
@@ -268,7 +256,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
     try:
         cvmfs_mount_dir = _env_or_config(config, environ, "CVMFS_MOUNT_DIR")
         restrictions = parse_restrictions(config.get("SINGULARITY_IMAGE_RESTRICTIONS"))
-        image_required = _bool_setting(config, "SINGULARITY_IMAGE_REQUIRED", False)
+        image_required = bool_setting(config, "SINGULARITY_IMAGE_REQUIRED", False)
         images = merge_legacy(
             parse_images_dict(config.get("SINGULARITY_IMAGES_DICT")),
             config.get("SINGULARITY_IMAGE_DEFAULT"),
@@ -278,7 +266,7 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
         entry_os = parse_os_list(config.get("GLIDEIN_REQUIRED_OS"))
         settings = settings_from(config, environ)
         split_options(settings.launch.opts)  # a job launch would fail on it: a configuration error
-        htcondor_launch = _bool_setting(config, SWITCH, False)
+        htcondor_launch = bool_setting(config, SWITCH, False)
     except ConfigError as exc:
         return _failure(Outcome.FAIL, "VO_Config", str(exc), notes)
     env_metrics = _check_env_policy(config, environ, notes)
