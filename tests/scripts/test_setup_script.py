@@ -932,3 +932,18 @@ def test_any_error_of_the_setup_writes_its_result(tmp_path, monkeypatch, capsys)
     text = (tmp_path / "otrb_output.xml").read_text()
     assert (1, "ERROR: SOMETHING is broken\n") == (code, capsys.readouterr().err)
     assert ("<status>ERROR</status>" in text, "SOMETHING is broken" in text) == (True, True)
+
+
+def test_standalone_io_error_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """Standalone mode: an I/O error anywhere in the run ends in one ERROR line naming the file, exit 1,
+    never a traceback."""
+    import errno
+
+    from glidein_singularity.node import setup
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/var/tmp/x")
+
+    monkeypatch.setattr(setup, "run_setup", full)
+    code = setup.main(["--standalone", "--config-out", str(tmp_path / "50-gs.config")])
+    assert (1, "ERROR: /var/tmp/x: No space left on device\n") == (code, capsys.readouterr().err)

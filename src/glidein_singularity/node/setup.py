@@ -281,7 +281,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.glidein_config:
             print("ERROR: --standalone takes no glidein_config argument", file=sys.stderr)
             return EXIT_USAGE
-        return _run_standalone(args, started)
+        try:
+            return _run_standalone(args, started)
+        except GlideinSingularityError as exc:  # one ERROR line, never a traceback
+            print("ERROR: {}".format(exc), file=sys.stderr)
+            return EXIT_FAILURE
+        except OSError as exc:
+            where = "{}: ".format(exc.filename) if isinstance(exc.filename, str) else ""
+            print("ERROR: {}{}".format(where, exc.strerror or exc), file=sys.stderr)
+            return EXIT_FAILURE
     if not args.glidein_config:
         parser.print_usage(sys.stderr)
         print("ERROR: give <glidein_config> <entry_id>, or --standalone --config-out FILE", file=sys.stderr)
