@@ -16,6 +16,10 @@ In one test-bed session, with a loopback OCI registry holding busybox (``tests.t
    - ``store_first``: the deployed wrapper on an empty store (fetch + unpack + launch);
    - ``apptainer_first``: plain ``apptainer exec docker://...`` with an empty cache dir, which is what
      every job gets when Apptainer's cache is the job's own sandbox.
+3. **.sif launches** (plain ``apptainer exec``, in the interleaved rounds): a busybox SIF (2 MiB) and one
+   with 64 MiB of random ballast, each mounted with squashfuse (``sif_squashfuse``) and extracted with
+   ``--unsquash`` (``sif_extracted``): Apptainer's own fallback on a node without squashfuse. The
+   fallback's cost is the median of the per-round differences.
 
 Goal (issue #16): 1 pull per glidein instead of N, and ``store_cached`` within 10% of ``local``.
 """
@@ -120,6 +124,48 @@ def launch_variants(s: Any, job_ad: str, machine_ad: str, local: str, remote: st
             "cwd": "/",
         }
     )
+    variants += sif_variants()
+    return variants
+
+
+#: SIF images for the .sif launches: busybox (2 MiB), and busybox with 64 MiB of incompressible ballast
+#: (the fallback's cost grows with the image).
+SIF_DIR = "/cvmfs/singularity.opensciencegrid.org/gs-test/.bench"
+SIF_IMAGES = {"sif": f"{SIF_DIR}/busybox.sif", "sif64": f"{SIF_DIR}/busybox-64m.sif"}
+
+
+def build_sifs(s: Any, busybox_dir: str) -> None:
+    big = f"{WORK}/busybox-64m"
+    s.sh(
+        f"set -e; mkdir -p {SIF_DIR}; rm -rf {big}; cp -a {busybox_dir} {big}; "
+        f"head -c 67108864 /dev/urandom > {big}/ballast; "
+        f"apptainer -s build -F {SIF_IMAGES['sif']} {busybox_dir}; "
+        f"apptainer -s build -F {SIF_IMAGES['sif64']} {big}; "
+        f"chmod 644 {SIF_DIR}/*.sif; rm -rf {big}",
+        timeout=300,
+    )
+
+
+def sif_variants() -> list[dict[str, Any]]:
+    """Plain ``apptainer exec`` of each SIF: mounted with squashfuse (unprivileged, the bed has it), and
+    with ``--unsquash``, which is what Apptainer does by itself when squashfuse is absent: extract the
+    SIF into a temporary sandbox at every launch."""
+    variants = []
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/home/" + USER}
+    for name, image in SIF_IMAGES.items():
+        for mode, extra in (("squashfuse", []), ("extracted", ["--unsquash"])):
+            argv = [
+                "/usr/bin/apptainer",
+                "-s",
+                "exec",
+                *extra,
+                "--contain",
+                "--ipc",
+                "--pid",
+                image,
+                "/bin/true",
+            ]
+            variants.append({"name": f"{name}_{mode}", "argv": argv, "env": env, "cwd": "/"})
     return variants
 
 
@@ -163,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             job_ad, machine_ad = capture_ads(s, pool)
         finally:
             pool.stop()
+        build_sifs(s, BUSYBOX_DIR)
         variants = launch_variants(s, job_ad, machine_ad, BUSYBOX, remote)
         log(f"launch: {args.runs} interleaved rounds")
         spec = {"warmup": 3, "runs": args.runs, "seed": 16, "variants": variants}
@@ -202,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         "pulls_per_glidein": results["pulls"]["ours"]["manifest_gets"],
         "cached_vs_local_pct": round(100.0 * (cached - local) / local, 1),
     }
+    for name in SIF_IMAGES:
+        extracted, mounted = samples.get(f"{name}_extracted"), samples.get(f"{name}_squashfuse")
+        if extracted and mounted:
+            diffs = [a - b for a, b in zip(extracted, mounted)]
+            results["goals"][f"{name}_fallback_ms"] = round(statistics.median(diffs), 1)
     results["registry_requests"] = len(re.findall(r'"(GET|HEAD) /v2/', log_text))
     print(format_table(results))
     if args.out:
@@ -223,11 +275,20 @@ def format_table(results: dict[str, Any]) -> str:
         ("store_first", "wrapper, docker:// first launch (empty store: fetch + unpack)"),
         ("apptainer_cached", "plain apptainer exec docker:// (warm cache)"),
         ("apptainer_first", "plain apptainer exec docker:// (empty cache: every native job)"),
+        ("sif_squashfuse", "plain apptainer exec busybox .sif (2 MiB), squashfuse"),
+        ("sif_extracted", "plain apptainer exec busybox .sif (2 MiB), no squashfuse (--unsquash)"),
+        ("sif64_squashfuse", "plain apptainer exec .sif with 64 MiB more, squashfuse"),
+        ("sif64_extracted", "plain apptainer exec .sif with 64 MiB more, no squashfuse (--unsquash)"),
     ):
         data = results["launch_ms"].get(name)
         if data:
             spread = f"{data['median']:.0f} ({data['min']:.0f}-{data['max']:.0f})"
             lines.append(f"| launch of /bin/true, {label}: median (min-max) ms | {spread} |")
+    for name in SIF_IMAGES:
+        data = results["goals"].get(f"{name}_fallback_ms")
+        if data is not None:
+            label = f"{name}: cost of the no-squashfuse fallback per launch (median difference)"
+            lines.append(f"| {label} | {data:+.0f} ms |")
     goals = results["goals"]
     lines.append(f"| goal: pulls per glidein (1) | {goals['pulls_per_glidein']} |")
     lines.append(f"| goal: cached launch vs local (within 10%) | {goals['cached_vs_local_pct']:+.1f}% |")

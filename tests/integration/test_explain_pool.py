@@ -9,7 +9,7 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.scenario import sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, sh_job, start_glidein_pool
 
 RECORDER = "/usr/local/bin/apptainer-recorder"
 LAUNCHES = "/opt/gs-launches"  # not /tmp: the starter gives each job a private /tmp
@@ -27,7 +27,9 @@ def pool(bed: Session) -> Iterator[Pool]:
     """A glidein whose runtime is the recorder (found through GLIDEIN_SINGULARITY_BINARY_OVERRIDE)."""
     bed.write(RECORDER, RECORDER_SCRIPT, mode=0o755)
     pool, run = start_glidein_pool(
-        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", "GLIDEIN_SINGULARITY_BINARY_OVERRIDE": RECORDER}
+        bed,
+        {"GLIDEIN_Singularity_Use": "REQUIRED", "GLIDEIN_SINGULARITY_BINARY_OVERRIDE": RECORDER},
+        snippets=("50", "55", "60"),
     )
     assert 0 == run.returncode, run.stderr
     assert RECORDER == run.glidein_config["SINGULARITY_PATH"]
@@ -41,6 +43,7 @@ def pool(bed: Session) -> Iterator[Pool]:
         pytest.param("", id="default-image"),
         pytest.param('+REQUIRED_OS = "rhel9"\n', id="required-os"),
         pytest.param("request_gpus = 1\n", id="gpu"),
+        pytest.param(f"universe = container\ncontainer_image = {DEBIAN}\n", id="container-universe"),
     ],
 )
 def test_explain_matches_the_executed_argv(pool: Pool, bed: Session, extra: str) -> None:
@@ -90,3 +93,5 @@ def test_explain_matches_the_executed_argv(pool: Pool, bed: Session, extra: str)
     assert 0 == result.returncode, result.stderr
     assert RECORDER == plan["argv"][0]
     assert executed == plan["argv"][1:]
+    if "container_image" in extra:  # the wrapper and explain both ran the container universe's image
+        assert f'image "{DEBIAN}" from the job\'s ContainerImage' in plan["reasons"], plan["reasons"]

@@ -1,6 +1,8 @@
 """Remote images in the real pool: a loopback OCI registry (docker-registry, filled with umoci and
 skopeo), a loopback HTTP server for .sif, and a glidein whose image store holds one busybox image at a
-time (GS_IMAGE_STORE_MAX_MB = 3). Pulls are counted from the registry's own access log.
+time (GS_IMAGE_STORE_MAX_MB = 3). Pulls are counted from the registry's own access log. The glidein is
+deployed as documented: the files ``bundle --ship`` writes, the shipped gs-setup, and the HTCondor
+configuration it installs into the glidein's condor_config.d (the container universe's included).
 
 The tests run in order on one pool: one pull for four concurrent jobs; later jobs from the cache; a
 missing tag held at once; the registry down requeues and the job runs when it is back (evicting the
@@ -11,7 +13,9 @@ the job runs (squashfuse) under the cvmfs restriction with GS_ALLOW_SANDBOX_IMAG
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +23,28 @@ from pathlib import Path
 import pytest
 
 from tests.testbed import Pool, Session
+from tests.testbed import glidein as g
 from tests.testbed.registry import ADDR, BUSYBOX_DIR, HTTP_PORT, HTTP_ROOT, HttpServer, Registry
-from tests.testbed.scenario import BUSYBOX, sh_job, start_glidein_pool
+from tests.testbed.scenario import BUSYBOX, CLIENT_DIR, sh_job, start_shipped_glidein_pool
 
 STORE = "/opt/gs-store"
 REPO = "gs/busybox"
 UNPACKED = "/cvmfs/unpacked.cern.ch"
 OS_LINE = 'NAME="gs-test busybox"'
+MARKER_DIR = "/opt/gs-marker"
+FETCH_TIMEOUT = 10
+#: A "registry" that accepts connections and never answers.
+BLACK_HOLE = "127.0.0.1:5999"
+BLACK_HOLE_SERVER = """import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 5999))
+s.listen(16)
+held = []
+while True:
+    held.append(s.accept()[0])
+"""
+MARKER = f"{MARKER_DIR}/failures"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +71,8 @@ def http(bed: Session) -> Iterator[HttpServer]:
 def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
     # In a glidein the jobs run as the pilot; here they run as tuser, so the store is tuser's.
     bed.sh(f"rm -rf {STORE} && install -d -o tuser -g tuser -m 700 {STORE}")
-    pool, run = start_glidein_pool(
+    bed.sh(f"rm -rf {MARKER_DIR} && install -d -o tuser -g tuser -m 755 {MARKER_DIR}")
+    pool, run = start_shipped_glidein_pool(
         bed,
         {
             "GLIDEIN_Singularity_Use": "REQUIRED",
@@ -61,11 +81,16 @@ def pool(bed: Session, registry: Registry, http: HttpServer) -> Iterator[Pool]:
             "GS_IMAGE_STORE_MAX_MB": "3",
             "GS_INSECURE_REGISTRIES": ADDR,
             "GS_ALLOW_SANDBOX_IMAGES": "True",
+            "GS_FAILURE_MARKER": MARKER,  # the job wrapper's node-failure count, writable by its user
+            "GS_IMAGE_FETCH_TIMEOUT": str(FETCH_TIMEOUT),
         },
-        snippets=("50", "55", "60"),
         overrides={"99-four-cpus.config": "NUM_CPUS = 4\n"},
     )
-    assert 0 == run.returncode, run.stderr
+    assert 0 == run.returncode, run.stdout + run.stderr
+    assert (
+        "installed 50-glidein-singularity-wrapper.config, 55-glidein-singularity-container.config"
+        in run.stdout
+    )
     yield pool
     pool.stop()
 
@@ -117,13 +142,16 @@ def test_missing_tag_is_held_once(pool: Pool, registry: Registry) -> None:
 
 
 def test_registry_down_requeues_and_loses_nothing(pool: Pool, registry: Registry) -> None:
-    """With the registry down the job goes back to Idle (not completed, not held); once the registry is
-    back it runs, and the idle cached image made room for it."""
+    """With the registry down the job goes back to Idle (not completed, not held), and the node is not
+    blamed (the wrapper's failure count stays empty); once the registry is back it runs, and the idle
+    cached image made room for it."""
     registry.stop()
     try:
         job = pool.submit(sh_job("head -1 /etc/os-release", image("2")))
         ad = pool.wait_attr(job, lambda a: int(a.get("NumJobStarts", 0)) >= 2, 120, "two failed starts")
         assert ad["JobStatus"] in (1, 2)
+        assert 0 == pool.s.run(["test", "-w", MARKER_DIR], user="tuser", check=False).returncode
+        assert 1 == pool.s.run(["test", "-e", MARKER], check=False).returncode, pool.s.read(MARKER)
     finally:
         registry.start()
     ad = pool.wait(job, timeout=180)
@@ -198,11 +226,36 @@ def test_http_sif_fetched_once(pool: Pool, http: HttpServer) -> None:
 def test_sif_shipped_with_job(pool: Pool) -> None:
     """OSPool's way: +SingularityImage = "./busybox.sif" with transfer_input_files, under cvmfs,remote."""
     pool.s.sh(f"cp {HTTP_ROOT}/busybox.sif /home/tuser/busybox.sif && chown tuser /home/tuser/busybox.sif")
-    extra = '+SingularityImage = "./busybox.sif"\ntransfer_input_files = /home/tuser/busybox.sif\n'
-    job = pool.submit(sh_job("head -1 /etc/os-release; ls /srv", extra))
+    job = pool.submit(sh_job("head -1 /etc/os-release", SHIPPED_SIF))
     ad = pool.wait(job)
 
-    assert (0, OS_LINE) == (ad.get("ExitCode"), pool.output(job).splitlines()[0])
+    assert (0, OS_LINE) == (ad.get("ExitCode"), pool.output(job).strip())
+    assert EXTRACTING not in pool.output(job, "job.err")  # mounted with squashfuse
+
+
+#: What Apptainer says (on the job's stderr) when it extracts a SIF for want of squashfuse.
+EXTRACTING = "Converting SIF file to temporary sandbox"
+SHIPPED_SIF = '+SingularityImage = "./busybox.sif"\ntransfer_input_files = /home/tuser/busybox.sif\n'
+
+
+def test_sif_runs_without_squashfuse(pool: Pool) -> None:
+    """The stated fallback for .sif: on a node whose Apptainer finds no squashfuse (here its binary path
+    hides it), Apptainer extracts the image into a temporary sandbox at launch, and the shipped .sif job
+    still runs, extracted (its cost per launch: benchmarks/README.md)."""
+    conf = "/etc/apptainer/apptainer.conf"
+    pool.s.sh(
+        f"cp {conf} /tmp/apptainer.conf.gs && rm -rf /opt/gs-nofuse && mkdir /opt/gs-nofuse && "
+        "ln -s $(command -v unsquashfs) $(command -v ldconfig) /opt/gs-nofuse/ && "
+        f"echo 'binary path = /opt/gs-nofuse' >> {conf}"
+    )
+    try:
+        job = pool.submit(sh_job("head -1 /etc/os-release", SHIPPED_SIF))
+        ad = pool.wait(job)
+    finally:
+        pool.s.sh(f"cp /tmp/apptainer.conf.gs {conf}")
+
+    assert (0, OS_LINE) == (ad.get("ExitCode"), pool.output(job).strip())
+    assert EXTRACTING in pool.output(job, "job.err"), pool.output(job, "job.err")
 
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "submit"
@@ -213,6 +266,7 @@ BED_NAMES = {
     "https://images.example.org/myvo/analysis-1.0.sif": f"http://127.0.0.1:{HTTP_PORT}/busybox.sif",
     "transfer_input_files = analysis.sif": "transfer_input_files = /home/tuser/analysis.sif",
     "container_image = analysis.sif": "container_image = /home/tuser/analysis.sif",
+    "container_image = analysis-sandbox": "container_image = /home/tuser/analysis-sandbox",
 }
 GUIDE_EXPECTED = {
     "cvmfs-image.sub": OS_LINE,
@@ -220,8 +274,10 @@ GUIDE_EXPECTED = {
     "https-sif.sub": OS_LINE,
     "shipped-sif.sub": OS_LINE,
     "required-os.sub": 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"',
+    "container-cvmfs.sub": OS_LINE,
     "container-docker.sub": OS_LINE,
     "container-sif.sub": OS_LINE,
+    "container-sandbox.sub": OS_LINE,
 }
 
 
@@ -229,6 +285,10 @@ def test_user_guide_submit_files(pool: Pool) -> None:
     """Each way the user guide shows to name an image, its submit file as written (names mapped to the
     bed's services), runs in the image it names."""
     pool.s.sh(f"cp {HTTP_ROOT}/busybox.sif /home/tuser/analysis.sif && chown tuser /home/tuser/analysis.sif")
+    pool.s.sh(
+        f"rm -rf /home/tuser/analysis-sandbox && cp -a {BUSYBOX_DIR} /home/tuser/analysis-sandbox && "
+        "chown -R tuser:tuser /home/tuser/analysis-sandbox"
+    )
     assert sorted(GUIDE_EXPECTED) == sorted(path.name for path in GUIDE.glob("*.sub"))
     seen = {}
     for name in sorted(GUIDE_EXPECTED):
@@ -307,3 +367,147 @@ def test_container_universe_job_cannot_skip_the_hook(pool: Pool) -> None:
     ad = pool.wait(job, timeout=120)
 
     assert (0, 1, OS_LINE) == (ad.get("ExitCode"), ad.get("NumJobStarts"), pool.output(job).splitlines()[0])
+
+
+def test_both_names_singularity_image_wins(pool: Pool) -> None:
+    """A container-universe job that also sets +SingularityImage runs in the latter (the documented
+    precedence), once, in that one container."""
+    other = _variant(pool.s, "containerimage")
+    extra = f'universe = container\ncontainer_image = {other}\n+SingularityImage = "{BUSYBOX}"\n'
+    job = pool.submit(sh_job(SHOW, extra))
+    ad = pool.wait(job, timeout=120)
+
+    lines = pool.output(job).splitlines()
+    image_dir = lines[1].split("/")[-1]
+    assert (0, 1, OS_LINE, "busybox-1") == (ad.get("ExitCode"), ad.get("NumJobStarts"), lines[0], image_dir)
+
+
+def test_too_large_image_is_held_naming_it(pool: Pool, registry: Registry) -> None:
+    """An image that unpacks larger than the whole store (3 MiB) is the user's error: the
+    container-universe job naming it is held at its first start, with a message naming the image and
+    the bound; it is never restarted, and no cached image was evicted for it."""
+    big = "/opt/gs-big-image"
+    pool.s.sh(f"rm -rf {big} && cp -a {BUSYBOX_DIR} {big} && head -c 5000000 /dev/urandom > {big}/ballast")
+    registry.push_dir(big, "gs/big", "1")
+    before = entries(pool.s)
+    job = pool.submit(
+        sh_job("echo ran", f"universe = container\ncontainer_image = docker://{ADDR}/gs/big:1\n")
+    )
+    ad = pool.wait(job, statuses=(5,), timeout=180)
+    pool.rm(job)
+
+    assert (19, 190) == (ad.get("HoldReasonCode"), ad.get("HoldReasonSubCode"))
+    assert f"image docker://{ADDR}/gs/big:1 unpacks to" in ad["HoldReason"], ad["HoldReason"]
+    assert "more than the glidein's image store holds (3 MiB)" in ad["HoldReason"], ad["HoldReason"]
+    assert (ad.get("NumJobStarts", 0) <= 1, before) == (True, entries(pool.s))
+
+
+def test_registry_credentials_stay_out_of_jobs(pool: Pool) -> None:
+    """The fetch runs as the glidein's user with its home (here tuser owns the store), where Apptainer
+    keeps registry credentials (~/.apptainer/docker-config.json): a job, in its container, reads neither
+    them nor the store."""
+    secret = "R1NTRUNSRVQ="  # base64 of a made-up user:password
+    config = '{"auths": {"registry.example.org": {"auth": "' + secret + '"}}}'
+    pool.s.sh("install -d -o tuser -g tuser -m 700 /home/tuser/.apptainer")
+    pool.s.write("/home/tuser/.apptainer/docker-config.json", config + "\n", mode=0o600, owner="tuser")
+    script = (
+        "cat /home/tuser/.apptainer/docker-config.json; ls $HOME/.apptainer; ls /opt/gs-store; "
+        "grep -rl R1NTRUNSRVQ /home /opt /srv /tmp 2>/dev/null; echo end"
+    )
+    job = pool.submit(sh_job(script, image("1") + "error = job.out\n"))
+    ad = pool.wait(job, timeout=120)
+    out = pool.output(job)
+    pool.s.sh("rm -rf /home/tuser/.apptainer")
+
+    assert (4, "end") == (ad["JobStatus"], out.strip().splitlines()[-1]), out
+    assert secret not in out.replace(script, "")
+    assert 3 == out.count("No such file or directory"), out
+
+
+def test_health_probe_and_doctor_report_the_store(pool: Pool) -> None:
+    """The shipped health probe (as the glidein's user) and doctor report the store: its images and
+    size against the bound, its disk's free space, and the tools its image kinds need."""
+    state = "/tmp/gs-health-store-test"
+    pool.s.sh(f"rm -rf {state}")
+    probe = pool.s.run(
+        [
+            f"{g.GLIDEIN_DIR}/gs-health",
+            f"--state-dir={state}",
+            f"--glidein-config={g.GLIDEIN_DIR}/glidein_config",
+        ],
+        user="tuser",
+    ).stdout
+    count = len(entries(pool.s))
+    assert f"image store {STORE}: {count} image" in probe, probe
+    assert "of 3 MiB)" in probe, probe
+
+    doctor = pool.s.run(
+        ["python3", "-m", "glidein_singularity", "doctor", "--image-store", STORE, "--format", "json"],
+        user="tuser",
+        check=False,
+        env={"PYTHONPATH": f"{CLIENT_DIR}/glidein_singularity.zip"},
+    )
+    checks = {check["name"]: check for check in json.loads(doctor.stdout)["checks"]}
+    store, sif = checks["image-store"], checks["sif"]
+    assert ("pass", "pass") == (store["status"], sif["status"]), (store, sif)
+    assert f"{STORE}: usable, " in store["detail"], store
+    assert f"({count} image(s), " in store["detail"], store
+    assert "squashfuse" in sif["detail"], sif
+
+
+def test_fetch_is_bounded_in_time(pool: Pool) -> None:
+    """A registry that never answers: each fetch is killed at GS_IMAGE_FETCH_TIMEOUT, the job goes back
+    to Idle (an outage: not held, not completed) with the reason in its log, and no fetch lingers."""
+    server = subprocess.Popen(pool.s.command(["python3", "-c", BLACK_HOLE_SERVER]), stdin=subprocess.DEVNULL)
+    try:
+        job = pool.submit(sh_job("echo ran", f'+SingularityImage = "docker://{BLACK_HOLE}/gs/busybox:1"\n'))
+        ad = pool.wait_attr(
+            job,
+            lambda a: int(a.get("NumJobStarts", 0)) >= 1 and a.get("JobStatus") == 1,
+            120,
+            "the job back to Idle",
+        )
+        log = pool.userlog(job)
+        pool.rm(job)
+    finally:
+        server.kill()
+        server.wait()
+    lingering = pool.s.run(["pgrep", "-f", f"docker://{BLACK_HOLE}"], check=False)
+
+    assert (1, None) == (ad["JobStatus"], ad.get("HoldReason")), ad
+    assert f"the fetch timed out after {FETCH_TIMEOUT} s" in log, log
+    assert 1 == lingering.returncode, lingering.stdout
+
+
+def test_slot_advertises_what_it_runs(pool: Pool) -> None:
+    """HasContainer, HasSandboxImage, HasSIF and HasDockerURL follow the node and its policy: with the
+    restriction cvmfs,remote all are true (HTCondor's own launch is off: no HasSingularity); once the
+    restriction is cvmfs alone, HasDockerURL is false and a docker:// container job is never matched;
+    nor, without the opt-in GS_ALLOW_SANDBOX_IMAGES, is a .sif shipped with the job. Runs last: it
+    reconfigures the pool."""
+    names = ("HasContainer", "HasSandboxImage", "HasSIF", "HasDockerURL", "HasSingularity")
+
+    def facts() -> list[str]:
+        return pool.s.run(["condor_status", "-af", *names]).stdout.split()
+
+    assert ["true", "true", "true", "true", "undefined"] == facts()
+
+    pool.write_config(
+        "99-cvmfs-only.config", 'SINGULARITY_IMAGE_RESTRICTIONS = "cvmfs"\nGS_ALLOW_SANDBOX_IMAGES = False\n'
+    )
+    pool.reconfig()
+    pool.wait_for(lambda: facts()[3] == "false", 60, "HasDockerURL to become false")
+    seen = facts()
+    jobs = [
+        pool.submit(
+            sh_job("echo ran", f"universe = container\ncontainer_image = docker://{ADDR}/{REPO}:1\n")
+        ),
+        pool.submit(sh_job("echo ran", SHIPPED_SIF)),
+    ]
+    time.sleep(8)
+    states = [(pool.ad(job)["JobStatus"], pool.ad(job).get("NumJobStarts", 0)) for job in jobs]
+    for job in jobs:
+        pool.rm(job)
+
+    assert ["true", "true", "true", "false", "undefined"] == seen
+    assert [(1, 0), (1, 0)] == states

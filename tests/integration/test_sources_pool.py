@@ -19,7 +19,9 @@ ALLOWED = f"{IMAGES}/busybox*"
 def pool(bed: Session) -> Iterator[Pool]:
     """A glidein whose frontend group allows only the busybox images."""
     pool, run = start_glidein_pool(
-        bed, {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_ALLOWED_IMAGE_SOURCES": ALLOWED}
+        bed,
+        {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_ALLOWED_IMAGE_SOURCES": ALLOWED},
+        snippets=("50", "55", "60"),
     )
     assert 0 == run.returncode, run.stderr
     yield pool
@@ -43,10 +45,18 @@ def test_allowed_image_runs_even_spelled_oddly(pool: Pool) -> None:
     assert (4, 0, 'NAME="gs-test busybox"') == (ad["JobStatus"], ad.get("ExitCode"), pool.output(job).strip())
 
 
-def test_refused_image_stays_idle_with_explanation(pool: Pool) -> None:
-    """A job naming an image outside the allowed sources never starts: it stays Idle through several
-    negotiation cycles, and HTCondor's -better-analyze names the slot's image-source term."""
-    job = pool.submit(sh_job("echo ran", f'+SingularityImage = "{DEBIAN}"\n'))
+@pytest.mark.parametrize(
+    "naming",
+    [
+        pytest.param(f'+SingularityImage = "{DEBIAN}"\n', id="singularity-image"),
+        pytest.param(f"universe = container\ncontainer_image = {DEBIAN}\n", id="container-universe"),
+    ],
+)
+def test_refused_image_stays_idle_with_explanation(pool: Pool, naming: str) -> None:
+    """A job naming an image outside the allowed sources, as +SingularityImage or as a container-universe
+    container_image, never starts: it stays Idle through several negotiation cycles, and HTCondor's
+    -better-analyze names the slot's image-source term."""
+    job = pool.submit(sh_job("echo ran", naming))
     time.sleep(8)
     ad = pool.ad(job)
     analysis = pool.analyze(job)

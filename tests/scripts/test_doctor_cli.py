@@ -132,6 +132,7 @@ def test_json_schema_on_this_node(tmp_path, capsys):
         "gpu-nvidia",
         "gpu-amd",
         "image-store",
+        "sif",
     ]
     for check in report["checks"]:
         assert sorted(check) == ["detail", "hint", "name", "required", "status"]

@@ -877,6 +877,7 @@ def test_glidein_condor_config_installed(glidein):
     proc = glidein.run()
     installed = (glidein.root / "condor_config.d" / "60-glidein-singularity.config").read_text()
     wrapper = (ROOT / "condor_config.d" / "50-glidein-singularity-wrapper.config").read_text()
+    container = (ROOT / "condor_config.d" / "55-glidein-singularity-container.config").read_text()
     start = (ROOT / "condor_config.d" / "60-glidein-singularity-start.config").read_text()
     health = (ROOT / "condor_config.d" / "70-glidein-singularity-health.config").read_text()
     marker = str(glidein.root / "gs-failures")
@@ -884,9 +885,24 @@ def test_glidein_condor_config_installed(glidein):
     assert "GS_LIBEXEC = {}\n".format(glidein.root) in installed
     assert "GS_GLIDEIN_CONFIG = {}\n".format(glidein.config_path) in installed
     assert "GS_FAILURE_MARKER = {}\n".format(marker) in installed
-    assert (True, True, True) == (wrapper in installed, start in installed, health in installed)
+    order = [installed.find(text) for text in (wrapper, container, start, health)]
+    assert -1 not in order, order
+    assert order == sorted(order), order
     # the last word on the job wrapper is GlideinWMS's condor_job_wrapper.sh, which runs ours
     assert installed.rstrip().endswith("USER_JOB_WRAPPER = $(LOCAL_DIR)/condor_job_wrapper.sh")
+
+
+def test_glidein_condor_config_htcondor_launch_keeps_the_starters_runtime(glidein):
+    """With GLIDEIN_SINGULARITY_USE_HTCONDOR the starter launches the containers: the container
+    universe's snippet (which empties SINGULARITY) is not installed; the others are."""
+    (glidein.root / "condor_config.d").mkdir()
+    glidein.write_config(GLIDEIN_Singularity_Use="NEVER", GLIDEIN_SINGULARITY_USE_HTCONDOR="True")
+    proc = glidein.run()
+    installed = (glidein.root / "condor_config.d" / "60-glidein-singularity.config").read_text()
+    container = (ROOT / "condor_config.d" / "55-glidein-singularity-container.config").read_text()
+    start = (ROOT / "condor_config.d" / "60-glidein-singularity-start.config").read_text()
+    assert (0, False, True) == (proc.returncode, container in installed, start in installed), proc.stderr
+    assert "\nSINGULARITY =" not in installed
 
 
 def test_glidein_condor_config_missing_snippet_fails(glidein):

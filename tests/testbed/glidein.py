@@ -80,10 +80,11 @@ def make_glidein(bed: Session, attrs: dict[str, str], path: str = GLIDEIN_DIR) -
     bed.run(["install", "-d", "-o", PILOT, "-g", PILOT, f"{path}/tmp"])
 
 
-def run_setup(bed: Session, path: str = GLIDEIN_DIR, timeout: float = 120) -> SetupRun:
-    """Run our startup script as the pilot, from the glidein dir, like glidein_startup.sh does."""
+def run_setup(bed: Session, path: str = GLIDEIN_DIR, timeout: float = 120, launcher: str = "") -> SetupRun:
+    """Run our startup script (``launcher``, default the checkout's) as the pilot, from the glidein dir,
+    like glidein_startup.sh does."""
     proc = bed.run(
-        [f"{REPO}/glidein_scripts/gs-setup", f"{path}/glidein_config", "main"],
+        [launcher or f"{REPO}/glidein_scripts/gs-setup", f"{path}/glidein_config", "main"],
         user=PILOT,
         cwd=path,
         check=False,

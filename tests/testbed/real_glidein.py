@@ -40,7 +40,8 @@ STUBS = "/opt/glidein-singularity/tests/testbed/gwms_stubs"  # the M2Crypto stan
 STAGING_SCRIPT = "/opt/glidein-singularity/tests/testbed/gwms_staging.py"
 GWMS_PARENT = "/opt/gwms"  # the bed's copy of GlideinWMS's source: /opt/gwms/glideinwms
 WEB_ROOT = "/srv/gwms"
-PORT = 8000
+#: Not the image-store module's HTTP port (registry.HTTP_PORT): each module's server is its own.
+PORT = 8010
 WEB_URL = f"http://127.0.0.1:{PORT}"
 PILOT = "tuser2"
 PILOTS_DIR = f"/home/{PILOT}/pilots"
@@ -300,13 +301,19 @@ class WebServer:
     """``python3 -m http.server`` on 127.0.0.1 inside the bed, serving the staging areas."""
 
     def __init__(self, bed: Session) -> None:
+        self.bed = bed
         self.proc = subprocess.Popen(
             bed.command(["python3", "-m", "http.server", "--bind", "127.0.0.1", str(PORT)], cwd=WEB_ROOT),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         Pool.wait_for(
-            lambda: bed.run(["curl", "-sf", "-o", "/dev/null", f"{WEB_URL}/"], check=False).returncode == 0,
+            lambda: (
+                bed.run(
+                    ["curl", "-sf", "-o", "/dev/null", f"{WEB_URL}/glideinWMS.xml"], check=False
+                ).returncode
+                == 0
+            ),
             30,
             "the staging web server",
         )
@@ -314,6 +321,8 @@ class WebServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        # nsenter forks into the bed's PID namespace: the server is its child and outlives it.
+        self.bed.run(["pkill", "-f", f"http.server --bind 127.0.0.1 {PORT}"], check=False)
 
 
 @dataclass

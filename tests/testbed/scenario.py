@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from tests.testbed import Pool, Session
@@ -59,6 +61,46 @@ def start_glidein_pool(
     configs.update(our_snippets(*snippets))
     if "50" in snippets:  # a glidein runs condor_startup.sh's concatenated wrapper, which execs ours
         configs["59-glidein-job-wrapper.config"] = glidein_wrapper_config(bed)
+    configs.update(overrides or {})
+    pool = Pool(bed, configs)
+    pool.start()
+    return pool, run
+
+
+#: Where the emulated glidein keeps the files the frontend shipped (GlideinWMS downloads them into the work
+#: dir's client directory), and the glidein's own condor_config.d (its LOCAL_CONFIG_DIR).
+CLIENT_DIR = f"{g.GLIDEIN_DIR}/client"
+INSTALLED_CONFIG = f"{g.GLIDEIN_DIR}/condor_config.d/60-glidein-singularity.config"
+
+
+def start_shipped_glidein_pool(
+    bed: Session, attrs: dict[str, str], overrides: dict[str, str] | None = None
+) -> tuple[Pool, g.SetupRun]:
+    """A glidein deployed as docs/deploy-factory.md says: ``bundle --ship`` writes the files, the glidein
+    gets them, the shipped ``gs-setup`` runs and installs our configuration into the glidein's
+    condor_config.d; the startd reads that file as it is (only condor_startup.sh's part is emulated:
+    its condor vars, and the concatenated job wrapper at the work dir, the glidein's LOCAL_DIR)."""
+    from tests.testbed.real_glidein import cli
+
+    settings = {"SINGULARITY_IMAGES_DICT": g.IMAGES_DICT, "GS_WRAPPER_FAILURE_SLEEP": "0"}
+    settings.update(attrs)
+    g.make_glidein(bed, settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        ship = Path(tmp) / "ship"
+        cli("bundle", "--ship", str(ship), cwd=Path(tmp))
+        bed.run(
+            ["install", "-d", "-o", g.PILOT, "-g", g.PILOT, CLIENT_DIR, f"{g.GLIDEIN_DIR}/condor_config.d"]
+        )
+        for item in sorted(ship.iterdir()):
+            shutil.copy(item, bed.path(f"{CLIENT_DIR}/{item.name}"))  # with its mode
+        bed.run(["chown", "-R", f"{g.PILOT}:{g.PILOT}", CLIENT_DIR])
+    run = g.run_setup(bed, launcher=f"{CLIENT_DIR}/gs-setup")
+    configs = {
+        "40-glidein.config": g.startd_config(bed),
+        "60-glidein-singularity.config": bed.read(INSTALLED_CONFIG),
+        # condor_startup.sh's LOCAL_DIR is the work dir, where it writes condor_job_wrapper.sh
+        "61-glidein-local-dir.config": glidein_wrapper_config(bed),
+    }
     configs.update(overrides or {})
     pool = Pool(bed, configs)
     pool.start()

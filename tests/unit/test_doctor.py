@@ -681,6 +681,8 @@ def node(**changes):
         nvidia_devices=(),
         rocm_smi="",
         kfd=False,
+        squashfuse="/usr/bin/squashfuse_ll",
+        dev_fuse=True,
     )
     return base._replace(**changes)
 
@@ -704,6 +706,7 @@ def node(**changes):
                 "skip",
                 "skip",
                 "skip",
+                "pass",
             ],
             id="healthy-node",
         ),
@@ -723,6 +726,7 @@ def node(**changes):
                 "skip",
                 "skip",
                 "skip",
+                "pass",
             ],
             id="el7-without-userns",
         ),
@@ -745,6 +749,7 @@ def test_evaluate_order_and_statuses(facts, statuses):
         "gpu-nvidia",
         "gpu-amd",
         "image-store",
+        "sif",
     ]
     assert [r.status for r in results] == statuses
 
@@ -795,3 +800,32 @@ def test_parse_ldconfig():
         "\tlibnvidia-ml.so (libc6,x86-64) => /usr/lib64/libnvidia-ml.so\n"
     )
     assert parse_ldconfig(text, LIBS) == ("libcuda.so.1",)
+
+
+@pytest.mark.parametrize(
+    ("squashfuse", "dev_fuse", "runtime_path", "status", "words"),
+    [
+        pytest.param(
+            "/usr/bin/squashfuse_ll", True, "/usr/bin/apptainer", "pass", "are mounted", id="mounted"
+        ),
+        pytest.param(
+            "", True, "/usr/bin/apptainer", "fail", "no squashfuse: .sif images still run", id="none"
+        ),
+        pytest.param(
+            "/usr/bin/squashfuse",
+            False,
+            "/usr/bin/apptainer",
+            "fail",
+            "no usable /dev/fuse: .sif",
+            id="no-dev",
+        ),
+        pytest.param("", False, "", "skip", "no runtime", id="no-runtime"),
+    ],
+)
+def test_check_sif(squashfuse, dev_fuse, runtime_path, status, words):
+    """SIF images: mounted with squashfuse and /dev/fuse, else extracted at every launch (not required)."""
+    from glidein_singularity.node.doctor import check_sif
+
+    got = check_sif(squashfuse, dev_fuse, runtime_path)
+    assert (status, False, status == "fail") == (got.status, got.required, bool(got.hint))
+    assert words in got.detail

@@ -32,22 +32,22 @@ VARIANTS = [
     pytest.param(
         "frontend:\n  global: {singularity_use: PREFERRED}\n"
         "  groups:\n    cms: {singularity_use: REQUIRED}\n",
-        {"frontend.xml": ("frontend", 1, 9, 1)},
+        {"frontend.xml": ("frontend", 1, len(GLIDEIN_FILES), 1)},
         id="frontend-global-files-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\n",
-        {"frontend.xml": ("frontend", 0, 9, 1)},
+        {"frontend.xml": ("frontend", 0, len(GLIDEIN_FILES), 1)},
         id="frontend-empty-global-and-group",
     ),
     pytest.param(
         "frontend:\n  global: {singularity_use: NEVER}\n",
-        {"frontend.xml": ("frontend", 1, 9, 0)},
+        {"frontend.xml": ("frontend", 1, len(GLIDEIN_FILES), 0)},
         id="frontend-without-groups",
     ),
     pytest.param(
         "frontend:\n  groups:\n    cms: {}\nfactory:\n  scripts_dir: /srv/gs\n  entries:\n    ce1: {}\n",
-        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, 9, 1)},
+        {"frontend.xml": ("frontend", 0, 0, 1), "factory.xml": ("glidein", 0, len(GLIDEIN_FILES), 1)},
         id="factory-ships-files",
     ),
     pytest.param(
@@ -144,6 +144,12 @@ def test_frontend_files_flags():
             "wrapper": "False",
         },
         {
+            "absfname": "/web/gs/55-glidein-singularity-container.config",
+            **common,
+            "executable": "False",
+            "wrapper": "False",
+        },
+        {
             "absfname": "/web/gs/60-glidein-singularity-start.config",
             **common,
             "executable": "False",
@@ -164,6 +170,7 @@ def test_frontend_files_flags():
         "gs-health",
         "gs-prepare-job",
         "50-glidein-singularity-wrapper.config",
+        "55-glidein-singularity-container.config",
         "60-glidein-singularity-start.config",
         "70-glidein-singularity-health.config",
         "gs-setup",

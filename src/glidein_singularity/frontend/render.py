@@ -155,6 +155,12 @@ GLIDEIN_FILES: tuple[GlideinFile, ...] = (
         "configuration (USER_JOB_WRAPPER stays GlideinWMS's)",
     ),
     GlideinFile(
+        "55-glidein-singularity-container.config",
+        (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
+        "container-universe jobs through the job wrapper (HTCondor's own launch off); gs-setup installs it "
+        "unless the starter launches the containers (GLIDEIN_SINGULARITY_USE_HTCONDOR)",
+    ),
+    GlideinFile(
         "60-glidein-singularity-start.config",
         (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
         "the START term; gs-setup installs it into the glidein's HTCondor configuration",

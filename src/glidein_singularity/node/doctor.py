@@ -41,6 +41,7 @@ __all__ = [
     "check_overlay",
     "check_pid",
     "check_runtime",
+    "check_sif",
     "check_unshare_user",
     "check_userns_apparmor",
     "check_userns_clone",
@@ -114,6 +115,9 @@ class Facts(NamedTuple):
     image_store_problem: str = ""
     image_store_free_mb: int = 0
     image_store_images: Tuple[int, int] = (0, 0)
+    #: The squashfuse Apptainer would mount SIF images with ("" none found), and whether /dev/fuse opens.
+    squashfuse: str = ""
+    dev_fuse: bool = False
 
 
 # --- pure checks ----------------------------------------------------------------------------------
@@ -420,6 +424,52 @@ def check_image_store(path: str, problem: str, free_mb: int, images: Tuple[int, 
     return CheckResult(name, PASS, "{}: usable, {} MiB free ({})".format(path, free_mb, held), "", False)
 
 
+def check_sif(squashfuse: str, dev_fuse: bool, runtime_path: str) -> CheckResult:
+    """SIF images (shipped with jobs, or fetched over http) run unprivileged: mounted with squashfuse and
+    /dev/fuse; without squashfuse Apptainer extracts each into a temporary sandbox at every launch
+    (works, costs); squashfuse without a usable /dev/fuse fails every .sif launch (Apptainer 1.4 then
+    tries the mount, not the extraction)."""
+    name = "sif"
+    if not runtime_path:
+        return CheckResult(name, SKIP, "not checked (no runtime)", "", False)
+    if squashfuse and dev_fuse:
+        detail = "{} and /dev/fuse: .sif images are mounted".format(squashfuse)
+        return CheckResult(name, PASS, detail, "", False)
+    if squashfuse:
+        detail = "{} but no usable /dev/fuse: .sif images fail to launch".format(squashfuse)
+        hint = "give the pilot read-write /dev/fuse, or remove squashfuse (then each .sif is extracted)"
+        return CheckResult(name, FAIL, detail, hint, False)
+    detail = (
+        "no squashfuse: .sif images still run, but Apptainer extracts each into a temporary sandbox at "
+        "every launch, which costs time growing with the image's size"
+    )
+    hint = "install squashfuse (squashfuse_ll) and give the pilot /dev/fuse, or ship sandbox directories"
+    return CheckResult(name, FAIL, detail, hint, False)
+
+
+def _find_squashfuse(runtime_path: str, search: str) -> str:
+    """squashfuse_ll or squashfuse: Apptainer's own copy (libexec next to the runtime), else on PATH."""
+    if runtime_path:
+        prefix = os.path.dirname(os.path.dirname(os.path.realpath(runtime_path)))
+        for name in ("squashfuse_ll", "squashfuse"):
+            bundled = os.path.join(prefix, "libexec", "apptainer", "bin", name)
+            if os.access(bundled, os.X_OK):
+                return bundled
+    for name in ("squashfuse_ll", "squashfuse"):
+        found = shutil.which(name, path=search)
+        if found:
+            return found
+    return ""
+
+
+def _dev_fuse() -> bool:
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC))
+    except OSError:
+        return False
+    return True
+
+
 def _image_store_facts(path: str) -> "Tuple[str, int, Tuple[int, int]]":
     """(problem, free MiB, (images, MiB)) of the store at ``path``, creating nothing."""
     from . import imagestore
@@ -473,6 +523,7 @@ def evaluate(facts: Facts) -> List[CheckResult]:
         check_image_store(
             facts.image_store, facts.image_store_problem, facts.image_store_free_mb, facts.image_store_images
         ),
+        check_sif(facts.squashfuse, facts.dev_fuse, facts.runtime_path),
     ]
 
 
@@ -622,4 +673,6 @@ def gather(
         image_store_problem=store[0],
         image_store_free_mb=store[1],
         image_store_images=store[2],
+        squashfuse=_find_squashfuse(path, search),
+        dev_fuse=_dev_fuse(),
     )
