@@ -240,6 +240,34 @@ def test_image_job_kept_idle_where_containers_cannot_run(site: Site) -> None:
     assert ".images/busybox-1" in site.pool.output(ran)
 
 
+def test_container_universe_job_runs_once_in_the_image_it_names(site: Site) -> None:
+    """The shipped container-universe snippet is installed: the REQUIRED glidein advertises HasContainer
+    (as condor_status evaluates it) but no HasDockerURL under the cvmfs restriction, and a
+    ``universe = container`` job with a CVMFS image runs once, in that image, without nesting."""
+    facts = site.bed.run(
+        [
+            "condor_status", "-constraint", 'GLIDECLIENT_Group == "required"',
+            "-af", "HasContainer", "HasSandboxImage", "HasDockerURL", "HasSingularity",
+        ],
+        timeout=30,
+    ).stdout.split()  # fmt: skip
+    assert ["true", "true", "false", "undefined"] == facts
+    job = site.pool.submit(
+        sh_job(
+            'echo "container=$APPTAINER_CONTAINER"; ls -d /.singularity.d',
+            "required",
+            f"universe = container\ncontainer_image = {BUSYBOX}\n",
+        )
+    )
+    ad = site.pool.wait(job, timeout=120)
+    out = site.pool.output(job)
+
+    assert (4, 0, 1) == (ad["JobStatus"], ad["ExitCode"], ad["NumJobStarts"]), out
+    # the runtime names the image it resolved: the tag's link target
+    image = site.bed.run(["readlink", "-f", BUSYBOX]).stdout.strip()
+    assert f"container={image}" in out, out
+
+
 def test_missing_image_is_held_never_run(site: Site) -> None:
     """A job naming an image that does not exist is held by the prepare-job hook (the job's own mistake:
     hold subcode 190, the reason names the image), never run without it and never Completed."""

@@ -307,13 +307,9 @@ class WebServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        ready = ["curl", "-sf", "-o", "/dev/null", f"{WEB_URL}/glideinWMS.xml"]  # ours, not any server
         Pool.wait_for(
-            lambda: (
-                bed.run(
-                    ["curl", "-sf", "-o", "/dev/null", f"{WEB_URL}/glideinWMS.xml"], check=False
-                ).returncode
-                == 0
-            ),
+            lambda: bed.run(ready, check=False).returncode == 0,
             30,
             "the staging web server",
         )

@@ -67,9 +67,6 @@ class Registry:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
-        # nsenter forks into the bed's PID namespace: the server is its child and outlives it; a server
-        # left running would answer the next module that binds the port.
-        self.bed.run(["pkill", "-f", f"http.server --bind 127.0.0.1 --directory {HTTP_ROOT} "], check=False)
         self.bed.run(["pkill", "-f", f"docker-registry serve {CONFIG}"], check=False)
 
     def push_dir(self, source: str, name: str, tag: str) -> None:
