@@ -60,10 +60,12 @@ def container_adverts(
     os_list: str,
     provides: str,
     allow_sandbox_images: str,
+    sif_usable: Optional[bool] = None,
 ) -> List[Tuple[str, str]]:
     """The adverts of a glidein that uses containers (``status``: PREFERRED or REQUIRED), as
     ``(name, value)`` texts; empty values and unknown facts (``""``, ``None``) are left out.
-    ``provides``: the glidein's ``GLIDEIN_PROVIDES`` before ours (``singularity/<mode>``) is added."""
+    ``provides``: the glidein's ``GLIDEIN_PROVIDES`` before ours (``singularity/<mode>``) is added;
+    ``sif_usable``: whether ``.sif`` images launch here (``node.sif_support``; None: not known)."""
     adverts = [("HAS_SINGULARITY", "True"), ("GWMS_SINGULARITY_STATUS", status)]
     adverts += with_twins(
         (
@@ -84,4 +86,6 @@ def container_adverts(
         adverts.append(("GS_PID_NAMESPACES", "True" if pid_namespaces else "False"))
     if truth(allow_sandbox_images) is True:
         adverts.append(("GS_ALLOW_SANDBOX_IMAGES", "True"))  # START admits images shipped with jobs
+    if sif_usable is not None:
+        adverts.append(("GS_SIF_USABLE", "True" if sif_usable else "False"))  # HasSIF follows it
     return [(name, value) for name, value in adverts if value]

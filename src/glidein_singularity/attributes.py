@@ -196,6 +196,18 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "New: GlideinWMS only honours SINGULARITY_DISABLE_PID_NAMESPACES and never detects the failure.",
     ),
     Attribute(
+        "GS_SIF_USABLE",
+        "glidein",
+        "True, False",
+        "",
+        _STARTD,
+        "C",
+        "Whether .sif images launch here: False when Apptainer would mount them with squashfuse but "
+        "/dev/fuse does not open read-write (every .sif launch would fail); with no squashfuse they are "
+        "extracted at each launch. HasSIF (55-glidein-singularity-container.config) follows it.",
+        "New: HTCondor advertises HasSIF from its own test image, GlideinWMS does not check.",
+    ),
+    Attribute(
         "GLIDEIN_SINGULARITY_USE_HTCONDOR",
         "factory/frontend",
         "True, False",

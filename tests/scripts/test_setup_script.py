@@ -163,6 +163,7 @@ def test_success_advertises_gwms_set(glidein, use, require, status):
         "GLIDEIN_PROVIDES": "cvmfs,singularity/unprivileged",
         "SINGULARITY_OS_LIST": "rhel9,rhel8",
         "GS_PID_NAMESPACES": "True",
+        "GS_SIF_USABLE": "True",  # no squashfuse on the script's PATH: .sif images are extracted
         "GLIDEIN_REQUIRED_OS": "rhel9,rhel8",
     }
     expected_vars = {
@@ -173,6 +174,7 @@ def test_success_advertises_gwms_set(glidein, use, require, status):
             "GLIDEIN_Site": "GLIDEIN_Site S - + N Y -",
             "SINGULARITY_OS_LIST": "SINGULARITY_OS_LIST S - + N Y -",
             "GS_PID_NAMESPACES": "GS_PID_NAMESPACES C - + N Y -",
+            "GS_SIF_USABLE": "GS_SIF_USABLE C - + N Y -",
         }
     )
     expected = (0, ("OK", [("use_singularity", "True")], None), expected_values, expected_vars, 1, "")
@@ -672,6 +674,7 @@ def test_standalone_writes_config_d(glidein):
         "GLIDEIN_Singularity_Use",
         *GWMS_SET,
         "GS_PID_NAMESPACES",
+        "GS_SIF_USABLE",
     ]
     names.insert(names.index("GLIDEIN_PROVIDES") + 1, "SINGULARITY_OS_LIST")
     expected_lines = [
@@ -699,6 +702,7 @@ def test_standalone_writes_config_d(glidein):
         'GLIDEIN_PROVIDES = "singularity/unprivileged"',
         'SINGULARITY_OS_LIST = "rhel9"',
         "GS_PID_NAMESPACES = True",
+        "GS_SIF_USABLE = True",
         "STARTD_ATTRS = $(STARTD_ATTRS) " + " ".join(names),
     ]
     expected = (0, expected_lines, "", ["50-glidein-singularity-node.config"], False)

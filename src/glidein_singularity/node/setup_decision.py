@@ -28,6 +28,7 @@ from ..policy import Outcome, negotiate
 from ..runtime import RuntimeInfo, find_runtime, settings_from
 from ..sources import SETTINGS as SOURCE_SETTINGS
 from ..sources import SourcePolicy
+from .sif_support import sif_support
 from .starter_launch import MODE_ATTR, SWITCH
 
 __all__ = [
@@ -216,7 +217,12 @@ def _validation_image(
 
 
 def _success_adverts(
-    config: Mapping[str, str], outcome: Outcome, info: RuntimeInfo, images_text: str, os_list: str
+    config: Mapping[str, str],
+    outcome: Outcome,
+    info: RuntimeInfo,
+    images_text: str,
+    os_list: str,
+    sif_usable: bool,
 ) -> List[Tuple[str, str]]:
     return container_adverts(
         outcome.value,
@@ -229,6 +235,7 @@ def _success_adverts(
         os_list,
         config.get("GLIDEIN_PROVIDES") or "",
         config.get("GS_ALLOW_SANDBOX_IMAGES") or "",
+        sif_usable,
     )
 
 
@@ -292,7 +299,14 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
             info.path, info.version, info.mode, "on" if info.pid_namespaces else "off"
         )
     )
-    adverts = _success_adverts(config, outcome, info, images.format() if len(images) else "", os_list)
+    sif = sif_support(info.path, environ.get("PATH") or os.defpath)
+    if not sif.usable:
+        notes.append(
+            "warning: {} but /dev/fuse does not open read-write: .sif images cannot launch here "
+            "(GS_SIF_USABLE=False, HasSIF false); give the pilot /dev/fuse".format(sif.squashfuse)
+        )
+    images_text = images.format() if len(images) else ""
+    adverts = _success_adverts(config, outcome, info, images_text, os_list, sif.usable)
     adverts += source_adverts(sources)
     if htcondor_launch:
         notes.append("{}: the starter launches the containers from the plan".format(SWITCH))
