@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from glidein_singularity.plan import DEFAULT_BINDS
+from glidein_singularity.launch_options import DEFAULT_BINDS
 from tests.starter_files import starter_wrote
 
 ROOT = Path(__file__).resolve().parents[1]

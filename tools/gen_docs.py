@@ -364,7 +364,7 @@ def _description(parser: argparse.ArgumentParser) -> str:
     return "".join(md_text(p) + "\n\n" for p in paragraphs)
 
 
-def node_entry_points() -> list[tuple[str, ModuleType]]:
+def _node_modules() -> list[tuple[str, ModuleType]]:
     """Every module under ``glidein_singularity.node``, imported, in name order."""
     package = importlib.import_module("glidein_singularity.node")
     modules = []
@@ -373,6 +373,21 @@ def node_entry_points() -> list[tuple[str, ModuleType]]:
             continue
         modules.append((info.name, importlib.import_module("glidein_singularity.node." + info.name)))
     return modules
+
+
+def node_entry_points() -> list[tuple[str, ModuleType]]:
+    """The worker-node modules with a ``main`` (the entry points), in name order; an entry's helper
+    modules are named ``<entry>_<concern>`` (``setup_decision``, ``health_rules``) and have none."""
+    return [(name, module) for name, module in _node_modules() if callable(getattr(module, "main", None))]
+
+
+def _entry_sources(name: str, module: ModuleType) -> set[str]:
+    """The string literals of an entry point and of its helper modules (``<entry>_*``)."""
+    literals = _string_constants(module)
+    for other, helper in _node_modules():
+        if other.startswith(name + "_"):
+            literals |= _string_constants(helper)
+    return literals
 
 
 def _node_parser(module: ModuleType) -> Optional[argparse.ArgumentParser]:
@@ -494,7 +509,7 @@ def page_exit_codes() -> str:
     )
     used: dict[str, list[str]] = {}
     for name, module in node_entry_points():
-        literals = _string_constants(module)
+        literals = _entry_sources(name, module)
         for fail_type in glidein_config.FAILURE_TYPES:
             if fail_type in literals:
                 used.setdefault(fail_type, []).append(_node_title(name, module))
@@ -512,6 +527,7 @@ def _wrapper_protocol() -> str:
     wrapper = importlib.import_module("glidein_singularity.node.wrapper")
     plan = importlib.import_module("glidein_singularity.plan")
     hook = importlib.import_module("glidein_singularity.node.prepare_job")
+    settings = importlib.import_module("glidein_singularity.settings")
     prefix = wrapper._PREFIX
     status = wrapper.EXIT_WRAPPER_FAILURE
     launcher = plan.LAUNCHER_SCRIPT
@@ -531,10 +547,10 @@ def _wrapper_protocol() -> str:
         "{fault_sleep} s of sleep and no node penalty, then lets it end with status {status}.\n\n".format(
             prefix=prefix,
             status=status,
-            sleep=plan.DEFAULT_FAILURE_SLEEP,
+            sleep=settings.DEFAULT_FAILURE_SLEEP,
             most=wrapper.MAX_FAILURE_SLEEP,
             hold=hook.HOLD_STATUS,
-            retries=plan.DEFAULT_JOB_FAULT_RETRIES,
+            retries=settings.DEFAULT_JOB_FAULT_RETRIES,
             fault_sleep=wrapper.JOB_FAULT_SLEEP,
         )
     )

@@ -15,9 +15,11 @@ __all__ = [
     "ATTRIBUTES",
     "BY_NAME",
     "CONDOR_TYPES",
+    "TWINS",
     "WHO",
     "Attribute",
     "get",
+    "with_twins",
 ]
 
 #: Who sets an attribute.
@@ -46,12 +48,18 @@ class Attribute(NamedTuple):
     description: str
     #: How glidein-singularity differs from GlideinWMS ("" = same behaviour).
     gwms_difference: str = ""
+    #: The attribute this one repeats (GlideinWMS's twin names), "" for a primary attribute.
+    twin_of: str = ""
 
 
 _GWMS_SET = ("startd", "job_env", "glidein_config")  # GlideinWMS ``advertise``: condor vars "- + Y Y +"
 _STARTD = ("startd", "glidein_config")
 _MODES = "unprivileged, privileged, fakeroot"
 _DUP = "Same value as {}; kept for GlideinWMS compatibility."
+_LAUNCH = (
+    "Read from the machine ad and glidein_config, never the environment; the validation run is launched "
+    "with the same options and binds as a job."
+)
 _NO_ENV = (
     "The job wrapper reads it from the machine ad and glidein_config only, never from its environment (a "
     "job can set any variable there); GlideinWMS's wrapper reads its environment first."
@@ -59,7 +67,7 @@ _NO_ENV = (
 
 
 def _twin(name: str, of: str, values: str, type_: str = "S") -> Attribute:
-    return Attribute(name, "glidein", values, "", _GWMS_SET, type_, _DUP.format(of))
+    return Attribute(name, "glidein", values, "", _GWMS_SET, type_, _DUP.format(of), twin_of=of)
 
 
 ATTRIBUTES: Tuple[Attribute, ...] = (
@@ -186,6 +194,18 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "SINGULARITY_DISABLE_PID_NAMESPACES=1 or when the validation run could not mount /proc (pilots "
         "inside Docker/Kubernetes); the job wrapper then drops --pid.",
         "New: GlideinWMS only honours SINGULARITY_DISABLE_PID_NAMESPACES and never detects the failure.",
+    ),
+    Attribute(
+        "GS_SIF_USABLE",
+        "glidein",
+        "True, False",
+        "",
+        _STARTD,
+        "C",
+        "Whether .sif images launch here: False when Apptainer would mount them with squashfuse but "
+        "/dev/fuse does not open read-write (every .sif launch would fail); with no squashfuse they are "
+        "extracted at each launch. HasSIF (55-glidein-singularity-container.config) follows it.",
+        "New: HTCondor advertises HasSIF from its own test image, GlideinWMS does not check.",
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_USE_HTCONDOR",
@@ -389,8 +409,8 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
     Attribute(
         "CVMFS_MOUNT_DIR",
         "node env/factory/frontend",
-        "directory",
-        "/cvmfs",
+        "directory (unset: CVMFS is at /cvmfs)",
+        "",
         (),
         "",
         "Where CVMFS is mounted on the host (cvmfsexec); /cvmfs paths of images, binds and the OSG binary "
@@ -533,7 +553,7 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         ("startd", "glidein_config"),
         "S",
         "Extra bind mounts; sources missing on the host are dropped.",
-        "Read from glidein_config (not only the environment) and applied to the validation run.",
+        _LAUNCH,
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT",
@@ -543,17 +563,17 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         ("startd", "glidein_config"),
         "S",
         "Site bind mounts, after GLIDEIN_SINGULARITY_BINDPATH.",
-        "Read from glidein_config (not only the environment) and applied to the validation run.",
+        _LAUNCH,
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_OPTS",
         "factory/frontend",
-        "exec options, split on blanks",
+        "exec options, split like a POSIX shell (quotes allowed)",
         "",
         ("startd", "glidein_config"),
         "S",
         "Extra options for `apptainer exec`.",
-        "Read from glidein_config (not only the environment) and applied to the validation run.",
+        _LAUNCH,
     ),
     Attribute(
         "GLIDEIN_SINGULARITY_GLOBAL_OPTS",
@@ -562,8 +582,10 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "",
         (),
         "",
-        "Options placed before `exec` (e.g. -s, -d) in the validation run.",
-        "Also read from glidein_config.",
+        "Not used: neither a job launch nor the validation run (which is launched like a job) puts options "
+        "before `exec`.",
+        "GlideinWMS places these options before `exec`; here `apptainer exec` gets GLIDEIN_SINGULARITY_OPTS "
+        "only.",
     ),
     Attribute(
         "SINGULARITY_DISABLE_PID_NAMESPACES",
@@ -625,6 +647,28 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "",
         "Counter file of consecutive node-side wrapper failures, read by the health probe (quarantine); "
         "empty: nothing is counted.",
+        "New.",
+    ),
+    Attribute(
+        "GS_OVERLAY",
+        "factory/frontend",
+        "true, false",
+        "false",
+        (),
+        "",
+        "Whether the runtime can overlay a directory image (underlay/overlay works on this node): only then "
+        "may a bind's target be missing from a directory image; otherwise such binds are dropped.",
+        "New: GlideinWMS binds them and the launch fails when the runtime cannot create the target.",
+    ),
+    Attribute(
+        "GS_GLIDEIN_CONFIG",
+        "glidein",
+        "file path",
+        "",
+        (),
+        "",
+        "The glidein_config the health probe reads (set in the startd's environment by the startup script's "
+        "config file); the job wrapper never passes it to the runtime.",
         "New.",
     ),
     Attribute(
@@ -696,3 +740,18 @@ def get(name: str) -> Attribute:
     except KeyError:
         msg = "attribute {!r} is not in the registry (glidein_singularity.attributes)".format(name)
         raise KeyError(msg) from None
+
+
+#: primary name -> its twin names, in registry order.
+TWINS: Mapping[str, Tuple[str, ...]] = types.MappingProxyType(
+    {
+        primary: tuple(a.name for a in ATTRIBUTES if a.twin_of == primary)
+        for primary in dict.fromkeys(a.twin_of for a in ATTRIBUTES if a.twin_of)
+    }
+)
+
+
+def with_twins(pairs: "Tuple[Tuple[str, str], ...]") -> "Tuple[Tuple[str, str], ...]":
+    """``(name, value)`` pairs, each followed by its twins with the same value (GlideinWMS publishes
+    every twin name)."""
+    return tuple((name, value) for primary, value in pairs for name in (primary, *TWINS.get(primary, ())))

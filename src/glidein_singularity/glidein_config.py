@@ -99,7 +99,10 @@ def _check_key_value(key: str, value: str, what: str) -> None:
 def _replace_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    except OSError as exc:  # name the file being written, not the temporary one
+        raise OSError(exc.errno, exc.strerror, path) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(text)
@@ -108,11 +111,13 @@ def _replace_atomically(path: str, text: str) -> None:
         except OSError:
             pass  # a new file keeps mkstemp's private mode
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp_path)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, path) from exc
         raise
 
 

@@ -461,6 +461,9 @@ def normalize_image_ref(ref: str) -> str:
     ``latest`` tag made explicit; ``file://`` and local paths become normalized paths (symlinks are
     not followed: resolve them first); other URIs keep their text with a lower-case scheme.
     """
+    local = local_image_path(ref)  # file:/p, file://p and file:///p are /p, as everywhere
+    if local != ref:
+        return normalize_path(local)
     scheme, sep, rest = ref.partition("://")
     if not sep or not scheme:
         return normalize_path(ref)

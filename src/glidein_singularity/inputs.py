@@ -22,9 +22,10 @@ What is trusted, and why (the job owner is the attacker):
 import os
 
 from ._record import Record
-from .classad import Ad, format_literal
+from .classad import Ad, format_literal, parse_ad
 from .jobenv import read_job_environment
-from .plan import SETTING_NAMES, NodeSettings, PathInfo, Paths
+from .plan import PathInfo, Paths
+from .settings import SETTING_NAMES, NodeSettings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +44,7 @@ __all__ = [
     "glidein_config_path",
     "make_probe",
     "read_glidein_config",
+    "wrapper_ad",
 ]
 
 #: The machine ad attribute (published by our wrapper config) naming the glidein_config file.
@@ -88,6 +90,12 @@ class PlanInputs(Record):
         from .plan import plan
 
         return plan(self.job_ad, self.machine_ad, self.settings, self.environ, self.argv, self.paths)
+
+
+def wrapper_ad(text: str) -> Ad:
+    """An ad as the job wrapper reads it: its python runs with ``-S``, so the ClassAd bindings are never
+    importable there and non-literal values stay unevaluated. ``explain`` plans on ads read this way."""
+    return parse_ad(text)
 
 
 def make_probe() -> "Callable[[str], PathInfo]":
@@ -153,7 +161,7 @@ def glidein_config_path(machine_ad: Ad, trusted: bool, here: "Optional[str]") ->
 def node_ad(machine_ad: Ad, glidein_config: "Mapping[str, str]", assigned_gpus: "Optional[str]") -> Ad:
     """The machine ad with the node's facts and settings from glidein_config (an untrusted ad file).
 
-    Every name in ``NODE_FACTS`` and ``plan.SETTING_NAMES`` is dropped from the file's ad and taken from
+    Every name in ``NODE_FACTS`` and ``settings.SETTING_NAMES`` is dropped from the file's ad and taken from
     ``glidein_config`` when it is there; ``AssignedGPUs`` comes from the starter's environment.
     """
     replaced = {name.lower() for name in NODE_FACTS + SETTING_NAMES}
@@ -258,7 +266,8 @@ def starter_environment(
     job_ad: Ad, inherited: "Mapping[str, str]", sandbox: str, error_file: "Optional[str]"
 ) -> "Dict[str, str]":
     """The environment a 23.9 starter gives the wrapper: ``inherited`` (the starter's own), then the
-    job's variables, then the starter's (scratch directory, temporary directories, error file)."""
+    job's variables, then the starter's (scratch directory, temporary directories, ad files, error
+    file)."""
     environ = dict(inherited)
     reading = read_job_environment(job_ad)
     environ.update(reading.expanded(sandbox))
@@ -272,6 +281,8 @@ def starter_environment(
     ):
         environ[name] = sandbox
     environ["_CONDOR_JOB_IWD"] = sandbox
+    environ["_CONDOR_JOB_AD"] = sandbox.rstrip("/") + "/.job.ad"
+    environ["_CONDOR_MACHINE_AD"] = sandbox.rstrip("/") + "/.machine.ad"
     if error_file:
         environ["_CONDOR_WRAPPER_ERROR_FILE"] = error_file
     return environ

@@ -18,15 +18,17 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
    The image-source lists (``sources``; machine ad or glidein_config only, never the environment) apply
    to every image, as written and resolved*: a refused image is requeued (``job_caused`` when the job
    named it), never run bare. URIs other than docker, oras, library, shub, http(s) are refused*.
-5. Options ``exec --home <sandbox>:/srv --pwd /srv --contain --ipc`` + ``--pid`` (unless
+5. Options (``launch_options.runtime_options``, also the validation run's): ``exec --home <sandbox>:/srv
+   --pwd /srv --contain --ipc`` + ``--pid`` (unless
    ``SINGULARITY_DISABLE_PID_NAMESPACES=1`` or the machine ad has ``GS_PID_NAMESPACES = false``) +
    ``--nv``/``--rocm`` for assigned GPUs* + ``--cleanenv`` (``clearall``; not twice when
    ``GLIDEIN_SINGULARITY_OPTS`` has it, which counts as clearing the environment) +
    ``GLIDEIN_SINGULARITY_OPTS``;
    one ``--bind`` with existing sources, no duplicate targets*, and (directory image without overlay,
    ``GS_OVERLAY`` not true) only targets present in the image*.
-6. Environment policy ``GLIDEIN_CONTAINER_ENV`` (unknown words ignored with a reason); the job's own
-   ``Environment`` is always preserved*; an ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
+6. Environment (``launch_env.launch_environment``): policy ``GLIDEIN_CONTAINER_ENV`` (unknown words
+   ignored with a reason); the job's own ``Environment`` is always preserved*; an
+   ``APPTAINERENV_``/``SINGULARITYENV_`` value the node set is kept;
    ``APPTAINER*``/``SINGULARITY*`` variables the job set are removed*, and the job's ``PATH`` and loader
    variables (``host_unsafe``) reach the job inside only, never the runtime process*; no
    ``APPTAINER*``/``SINGULARITY*`` variable of the host reaches the runtime*. What the job set is read
@@ -40,8 +42,9 @@ path fails (and ``LaunchPlan.fallback`` holds that bare plan for a failed runtim
 """
 
 from ._record import Record
-from .classad import ERROR, UNDEFINED, Expr
+from .classad import UNDEFINED
 from .errors import ConfigError, ImageError
+from .grammar import has_control, truth
 from .images import (
     check_restrictions,
     cvmfs_translate,
@@ -56,7 +59,14 @@ from .images import (
     select_image,
 )
 from .jobenv import read_job_environment
-from .store import DEFAULT_UNPACKED_ROOTS, ImageFetch, locate
+from .launch_env import TMP_SUBDIR, host_unsafe, launch_environment, shell_unsafe
+from .launch_options import (
+    INSIDE_DIR,
+    is_within,
+    runtime_options,
+)
+from .settings import NodeSettings, describe_value, literal_text
+from .store import ImageFetch, locate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,26 +74,19 @@ if TYPE_CHECKING:  # pragma: no cover
         Callable,
         Dict,
         FrozenSet,
-        Iterable,
         List,
         Mapping,
         Optional,
         Sequence,
-        Set,
         Tuple,
         Union,
     )
 
-    from .classad import Ad, Value
+    from .classad import Ad
     from .sources import SourcePolicy
 
 __all__ = [
-    "DEFAULT_BINDS",
-    "ENV_POLICY_WORDS",
-    "GPU_ENV_VARS",
     "INSIDE_DIR",
-    "INSIDE_MARKER",
-    "INSIDE_TMP",
     "LAUNCHER_SCRIPT",
     "LAUNCHER_SCRIPT_REVEALED",
     "LaunchPlan",
@@ -91,30 +94,9 @@ __all__ = [
     "PathInfo",
     "Paths",
     "Refusal",
-    "env_policy",
-    "host_unsafe",
-    "loader_unsafe",
     "plan",
-    "runtime_owned",
-    "shell_unsafe",
-    "split_options",
 ]
 
-DEFAULT_BINDS = (
-    "/etc/hosts",
-    "/etc/localtime",
-    "/hadoop",
-    "/ceph",
-    "/hdfs",
-    "/lizard",
-    "/mnt/hadoop",
-    "/mnt/hdfs",
-)
-OPENCL_VENDORS = "/etc/OpenCL/vendors"
-INSIDE_DIR = "/srv"
-#: TMPDIR inside (a sandbox sub-directory: on disk, cleaned with the sandbox, not transferred back).
-TMP_SUBDIR = ".gs_tmp"
-INSIDE_TMP = INSIDE_DIR + "/" + TMP_SUBDIR
 #: Where the wrapper puts condor_chirp for a job whose starter runs its I/O proxy (``LaunchPlan.tools_dir``;
 #: first on PATH inside, as GlideinWMS puts its own condor_chirp on the job's PATH).
 TOOLS_SUBDIR = ".gs_bin"
@@ -127,62 +109,10 @@ STARTER_CONTAINER_DELETES = (
     "SINGULARITY_BIND",
     "SINGULARITY_BINDDIR",
 )
-#: Set inside every container we start (for the job's information).
-INSIDE_MARKER = "GS_IN_CONTAINER"
 LAUNCHER_SCRIPT = 'rm -f -- "$0" && exec "$@"'
 #: The same, when the wrapper had to make the job directory searchable for the starter (see
 #: ``Paths.reveal_sandbox``): ``$1`` is the directory's original mode, restored before the job starts.
 LAUNCHER_SCRIPT_REVEALED = 'rm -f -- "$0" && { chmod "$1" /srv 2>/dev/null; shift; exec "$@"; }'
-NV_LIBS = "/.singularity.d/libs"
-RUNTIME_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-GPU_ENV_VARS = (
-    "CUDA_VISIBLE_DEVICES",
-    "NVIDIA_VISIBLE_DEVICES",
-    "GPU_DEVICE_ORDINAL",
-    "ROCR_VISIBLE_DEVICES",
-    "HIP_VISIBLE_DEVICES",
-)
-NO_GPU_IDS = ("", "10000", "-1", "na", "none")
-#: Path-valued variables rewritten to their /srv place inside (removed when outside the sandbox).
-PATH_VARS = (
-    "X509_USER_PROXY",
-    "X509_USER_CERT",
-    "X509_USER_KEY",
-    "_CONDOR_CREDS",
-    "_CONDOR_MACHINE_AD",
-    "_CONDOR_EXECUTE",
-    "_CONDOR_JOB_AD",
-    "_CONDOR_SCRATCH_DIR",
-    "_CONDOR_CHIRP_CONFIG",
-    "_CONDOR_JOB_IWD",
-    "BEARER_TOKEN_FILE",
-)
-TMP_VARS = ("TMP", "TEMP", "TEMPDIR", "OSG_WN_TMP")
-CLEARED_PATHS = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
-#: Variables that make the dynamic loader or libc load files (glibc's list of variables it ignores in
-#: secure-execution mode, plus every ``LD_*`` and ``MALLOC_*``): see ``loader_unsafe``.
-LOADER_PREFIXES = ("LD_", "MALLOC_")
-LOADER_VARS = (
-    "GCONV_PATH",
-    "GETCONF_DIR",
-    "GLIBC_TUNABLES",
-    "HOSTALIASES",
-    "LOCALDOMAIN",
-    "LOCPATH",
-    "NIS_PATH",
-    "NLSPATH",
-    "RESOLV_HOST_CONF",
-    "RES_OPTIONS",
-    "TZDIR",
-)
-#: Variables that make a shell run code at start-up, before a wrapper's first line: see ``shell_unsafe``.
-SHELL_PREFIXES = ("BASH_FUNC_",)
-SHELL_VARS = ("BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "BASH_XTRACEFD", "CDPATH", "GLOBIGNORE")
-#: Apptainer/Singularity configuration variables (``runtime_owned``), and those only passed inside.
-RUNTIME_PREFIXES = ("APPTAINER", "SINGULARITY")
-INSIDE_ENV_PREFIXES = ("APPTAINERENV_", "SINGULARITYENV_")
-#: The starter's own per-job cache directory for the runtime (kept: it is the job's scratch directory).
-RUNTIME_CACHE_VARS = ("APPTAINER_CACHEDIR", "SINGULARITY_CACHEDIR")
 #: A directory every Apptainer/Singularity container has at its root and a host does not: seeing it
 #: means the wrapper already runs inside a container (the job cannot create it; an environment
 #: variable such as APPTAINER_CONTAINER could come from the job).
@@ -190,67 +120,6 @@ CONTAINER_ROOT_MARK = "/.singularity.d"
 #: URI schemes of images the runtime fetches; anything else (``instance://`` joins a running container
 #: of the same user) is refused.
 IMAGE_SCHEMES = ("docker", "oras", "library", "shub", "http", "https")
-ENV_POLICY_WORDS = ("clearpaths", "clearall", "keepall", "osgset", "condorset", "gwmsset", "clear")
-#: Runtime options in ``GLIDEIN_SINGULARITY_OPTS`` that clear the environment (GlideinWMS looks for
-#: ``--cleanenv``; ``-e`` is its short form, ``--containall``/``-C`` imply it).
-CLEANENV_OPTIONS = ("--cleanenv", "-e", "--containall", "-C")
-GWMS_SET = (
-    "GWMS_SINGULARITY_REEXEC",
-    "GLIDEIN_Proxy_URL",
-    "MODULE_USE",
-    "InitializeModulesEnv",
-    "XRD_PLUGINCONFDIR",
-    "POSIXSTASHCACHE",
-    "STASHCACHE",
-    "STASHCACHE_WRITABLE",
-    "LoadModules",
-    "GWMS_AUX_SUBDIR",
-    "GWMS_BASE_SUBDIR",
-    "GWMS_SUBDIR",
-    "GWMS_DIR",
-)
-OSG_SET = (
-    "_CHIRP_DELAYED_UPDATE_PREFIX",
-    "CONDOR_PARENT_ID",
-    "GLIDEIN_ResourceName",
-    "GLIDEIN_Site",
-    "HAS_SINGULARITY",
-    "http_proxy",
-    "InitializeModulesEnv",
-    "LIGO_DATAFIND_SERVER",
-    "OSG_MACHINE_GPUS",
-    "OSG_SINGULARITY_AUTOLOAD",
-    "OSG_SINGULARITY_BIND_CVMFS",
-    "OSG_SINGULARITY_CLEAN_ENV",
-    "OSG_SINGULARITY_IMAGE",
-    "OSG_SINGULARITY_IMAGE_DEFAULT",
-    "OSG_SINGULARITY_IMAGE_HUMAN",
-    "OSG_SINGULARITY_OUTSIDE_PWD",
-    "OSG_SINGULARITY_PATH",
-    "OSG_SINGULARITY_REEXEC",
-    "OSG_SITE_NAME",
-    "OSGVO_PROJECT_NAME",
-    "OSGVO_SUBMITTER",
-    "OSG_WN_TMP",
-    "POSIXSTASHCACHE",
-    "STASHCACHE",
-    "STASHCACHE_WRITABLE",
-    "TZ",
-    "X509_USER_CERT",
-    "X509_USER_KEY",
-    "X509_USER_PROXY",
-)
-DEFAULT_FAILURE_SLEEP = 600
-#: Starts a job may use up on its own mistakes (a missing own image...) before the wrapper stops
-#: requeueing it (the prepare-job hook holds such jobs at once).
-DEFAULT_JOB_FAULT_RETRIES = 2
-#: The image-source lists (``sources.SETTINGS``; spelled here so the module is imported only when set).
-SOURCE_SETTINGS = (
-    "GS_ALLOWED_IMAGE_SOURCES",
-    "GS_DENIED_IMAGE_SOURCES",
-    "GS_ENTRY_ALLOWED_IMAGE_SOURCES",
-    "GS_ENTRY_DENIED_IMAGE_SOURCES",
-)
 
 
 class PathInfo(Record):
@@ -409,229 +278,7 @@ class _Fail(Exception):
         self.bare_ok = bare_ok  # PREFERRED may run the job bare instead
 
 
-# --- reading ads and settings ----------------------------------------------------------------------
-
-
-def _text(value: "Optional[Value]") -> "Optional[str]":
-    """A literal as the text a shell variable would hold (None for undefined/error/expressions)."""
-    if value is None or value is UNDEFINED or value is ERROR or isinstance(value, (Expr, tuple)):
-        return None
-    if value is True or value is False:
-        return "True" if value else "False"
-    return str(value)
-
-
-def _truth(value: "Optional[Value]") -> "Optional[bool]":
-    """GlideinWMS ``get_prop_bool``: true, a non-zero number, or the text true/1/yes; None when unknown."""
-    if value is True or value is False:
-        return bool(value)
-    if isinstance(value, (int, float)):
-        return value != 0
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ("true", "yes", "1"):
-            return True
-        if word in ("false", "no", "0", ""):
-            return False
-    return None
-
-
-def _describe(value: "Optional[Value]") -> str:
-    if isinstance(value, Expr):
-        return "the expression {}".format(value.text)
-    return repr(value)
-
-
-_SETTINGS = (
-    # (field, name, sources in order: a = machine ad, g = glidein_config), default. Never the job's
-    # environment: the job can set any variable there (see ``jobenv``), so no setting is read from it.
-    ("images_dict", "SINGULARITY_IMAGES_DICT", "ag", ""),
-    ("image_restrictions", "SINGULARITY_IMAGE_RESTRICTIONS", "ag", ""),
-    ("glidein_required_os", "GLIDEIN_REQUIRED_OS", "ag", "any"),
-    ("bindpath", "GLIDEIN_SINGULARITY_BINDPATH", "ag", ""),
-    ("bindpath_default", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT", "ag", ""),
-    ("opts", "GLIDEIN_SINGULARITY_OPTS", "ag", ""),
-    ("container_env", "GLIDEIN_CONTAINER_ENV", "ag", ""),
-    ("container_env_clearlist", "GLIDEIN_CONTAINER_ENV_CLEARLIST", "ag", ""),
-    ("cvmfs_mount_dir", "CVMFS_MOUNT_DIR", "ag", ""),
-    ("disable_pid_namespaces", "SINGULARITY_DISABLE_PID_NAMESPACES", "ag", ""),
-    ("failure_sleep", "GS_WRAPPER_FAILURE_SLEEP", "ag", str(DEFAULT_FAILURE_SLEEP)),
-    ("failure_marker", "GS_FAILURE_MARKER", "ag", ""),
-    ("verbose", "GS_WRAPPER_VERBOSE", "ag", ""),
-    ("shared_fs_roots", "GS_SHARED_FS_ROOTS", "ag", ""),
-    ("job_fault_retries", "GS_JOB_FAULT_RETRIES", "ag", str(DEFAULT_JOB_FAULT_RETRIES)),
-    # image-source policy
-    ("allowed_sources", SOURCE_SETTINGS[0], "ag", ""),
-    ("denied_sources", SOURCE_SETTINGS[1], "ag", ""),
-    ("entry_allowed_sources", SOURCE_SETTINGS[2], "ag", ""),
-    ("entry_denied_sources", SOURCE_SETTINGS[3], "ag", ""),
-    # remote images and images shipped with the job (store.py): admin settings only
-    ("image_store", "GS_IMAGE_STORE", "ag", ""),
-    ("local_tmp_dir", "GLIDEIN_LOCAL_TMP_DIR", "g", ""),
-    ("image_store_max_mb", "GS_IMAGE_STORE_MAX_MB", "ag", ""),
-    ("image_fetch_timeout", "GS_IMAGE_FETCH_TIMEOUT", "ag", ""),
-    ("insecure_registries", "GS_INSECURE_REGISTRIES", "ag", ""),
-    ("unpacked_roots", "GS_CVMFS_UNPACKED_ROOTS", "ag", DEFAULT_UNPACKED_ROOTS),
-    ("allow_sandbox_images", "GS_ALLOW_SANDBOX_IMAGES", "ag", "False"),
-)
-
-
-#: The wrapper's own node variables: never passed on to the runtime (nor so into the container).
-NODE_ONLY_VARS = ("GS_GLIDEIN_CONFIG", "GS_FAILURE_MARKER", "GS_WRAPPER_FAILURE_SLEEP", "GS_WRAPPER_VERBOSE")
-#: Every setting's name (what a forged machine ad file must not choose: see ``inputs``).
-SETTING_NAMES = tuple(row[1] for row in _SETTINGS)
-
-
-class NodeSettings(Record):
-    """Admin-controlled settings of the node, each from the machine ad, glidein_config or environment."""
-
-    __slots__ = _fields = (*(row[0] for row in _SETTINGS), "reasons")
-    images_dict: str
-    image_restrictions: str
-    glidein_required_os: str
-    bindpath: str
-    bindpath_default: str
-    opts: str
-    container_env: str
-    container_env_clearlist: str
-    cvmfs_mount_dir: str
-    disable_pid_namespaces: str
-    failure_sleep: str
-    failure_marker: str
-    verbose: str
-    shared_fs_roots: str
-    job_fault_retries: str
-    allowed_sources: str
-    denied_sources: str
-    entry_allowed_sources: str
-    entry_denied_sources: str
-    image_store: str
-    local_tmp_dir: str
-    image_store_max_mb: str
-    image_fetch_timeout: str
-    insecure_registries: str
-    unpacked_roots: str
-    allow_sandbox_images: str
-    reasons: "Tuple[str, ...]"
-
-    def __init__(self, reasons: "Iterable[str]" = (), **values: str) -> None:
-        unknown = sorted(set(values) - set(self._fields))
-        if unknown:
-            msg = "NodeSettings has no setting {}".format(", ".join(unknown))
-            raise TypeError(msg)
-        Record.__init__(self, *(values.get(row[0], row[3]) for row in _SETTINGS), tuple(reasons))
-
-    @classmethod
-    def from_sources(cls, machine_ad: "Optional[Ad]", glidein_config: "Mapping[str, str]") -> "NodeSettings":
-        """Collect the settings from the machine ad and glidein_config (never from the environment)."""
-        reasons: List[str] = []
-        values: Dict[str, str] = {}
-        for field, name, sources, default in _SETTINGS:
-            found: Optional[str] = None
-            for source in sources:
-                if source == "a" and machine_ad is not None and name in machine_ad:
-                    raw = machine_ad[name]
-                    found = _text(raw)
-                    if found is None and raw is not UNDEFINED:
-                        reasons.append(
-                            "ignored {} = {} in the machine ad: not a literal".format(name, _describe(raw))
-                        )
-                elif source == "g" and name in glidein_config:
-                    found = glidein_config[name]
-                if found is not None:
-                    break
-            values[field] = default if found is None else found
-        return cls(reasons, **values)
-
-    def source_policy(self) -> "Optional[SourcePolicy]":
-        """The image-source policy these settings set, or None when no list is set (all images allowed)."""
-        texts = (
-            self.allowed_sources,
-            self.denied_sources,
-            self.entry_allowed_sources,
-            self.entry_denied_sources,
-        )
-        if not any(text.strip(", \t") for text in texts):
-            return None
-        from .sources import SourcePolicy  # only now: most glideins set no lists
-
-        return SourcePolicy.from_settings(dict(zip(SOURCE_SETTINGS, texts)))
-
-
-# --- which variables may act on the host ------------------------------------------------------------
-
-
-def loader_unsafe(name: str) -> bool:
-    """Whether ``name`` makes the dynamic loader or libc load or run files (glibc's "unsecure" list).
-
-    Such a variable never reaches the runtime process on the host, whoever set it; the job's own value
-    reaches the job inside the container.
-    """
-    return name.startswith(LOADER_PREFIXES) or name in LOADER_VARS
-
-
-def shell_unsafe(name: str) -> bool:
-    """Whether ``name`` makes a POSIX shell or bash run code at start-up (``BASH_ENV``, ``BASH_FUNC_*``)."""
-    return name.startswith(SHELL_PREFIXES) or name in SHELL_VARS
-
-
-def host_unsafe(name: str) -> bool:
-    """Whether a job's ``name`` would act on our own programs on the host before any of our code runs.
-
-    The prepare-job hook moves such variables out of the environment the starter gives the job wrapper
-    (they still reach the job inside its container); the START term keeps jobs that set them off slots
-    without the hook.
-    """
-    return loader_unsafe(name) or shell_unsafe(name)
-
-
-def runtime_owned(name: str) -> bool:
-    """Whether ``name`` configures Apptainer/Singularity itself (never passed to the runtime from the
-    host environment, except the starter's cache directory; ``*ENV_*`` variables only act inside)."""
-    return name.startswith(RUNTIME_PREFIXES) and not name.startswith(INSIDE_ENV_PREFIXES)
-
-
 # --- small helpers ---------------------------------------------------------------------------------
-
-
-def split_options(text: str) -> "List[str]":
-    """Split ``GLIDEIN_SINGULARITY_OPTS`` like a POSIX shell (shlex only when quotes are present)."""
-    if not any(char in text for char in "'\"\\#"):
-        return text.split()
-    import shlex  # only here: shlex imports re, which costs milliseconds at wrapper start
-
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        msg = "GLIDEIN_SINGULARITY_OPTS {!r} cannot be split: {}".format(text, exc)
-        raise ConfigError(msg) from exc
-
-
-def env_policy(text: str) -> "Tuple[FrozenSet[str], Tuple[str, ...]]":
-    """Return the ``GLIDEIN_CONTAINER_ENV`` words (``clearpaths`` when none) and the unknown ones.
-
-    Unknown words are ignored, as GlideinWMS ignores them: a typo must not refuse every job on the
-    node. The setup script warns about them once, at glidein start.
-    """
-    words = set()
-    unknown: List[str] = []
-    for item in text.split(","):
-        word = item.strip().lower()
-        if not word:
-            continue
-        if word in ENV_POLICY_WORDS:
-            words.add(word)
-        elif item.strip() not in unknown:
-            unknown.append(item.strip())
-    return frozenset(words or ("clearpaths",)), tuple(unknown)
-
-
-def _node_preset(name: str, environ: "Mapping[str, str]", job_set: "FrozenSet[str]") -> bool:
-    """True when the node (not the job) already set ``APPTAINERENV_name`` or ``SINGULARITYENV_name``."""
-    for prefix in ("APPTAINERENV_", "SINGULARITYENV_"):
-        if prefix + name in environ and prefix + name not in job_set:
-            return True
-    return False
 
 
 _IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
@@ -641,10 +288,6 @@ _IDENTIFIER_CHARS = _IDENTIFIER_START | frozenset("0123456789")
 def _is_identifier(name: str) -> bool:
     """A POSIX shell variable name (others are dropped from the environment by /bin/sh)."""
     return bool(name) and name[0] in _IDENTIFIER_START and all(char in _IDENTIFIER_CHARS for char in name)
-
-
-def _has_control(text: str) -> bool:
-    return any(char < " " or char == "\x7f" for char in text)
 
 
 class _Rewriter:
@@ -738,7 +381,7 @@ def plan(
                 return Refusal(message, tuple(reasons), False, True)
             job_image = raw_image
     elif raw_image is not None and raw_image is not UNDEFINED:
-        message = "the job's {} must be a string, got {}".format(image_attr, _describe(raw_image))
+        message = "the job's {} must be a string, got {}".format(image_attr, describe_value(raw_image))
         return Refusal(message, tuple(reasons), False, True)
     if job_image is None and image_attr == "ContainerImage":
         message = "the job wants a container (universe = container) but names no container_image"
@@ -758,12 +401,12 @@ def plan(
         return _bare(argv, reasons)
 
     has_raw = machine_ad.get("HAS_SINGULARITY")
-    has = _truth(has_raw) if has_raw is not None else None
-    runtime = _text(machine_ad.get("SINGULARITY_PATH")) or ""
-    status = (_text(machine_ad.get("GWMS_SINGULARITY_STATUS")) or "").upper()
+    has = truth(has_raw) if has_raw is not None else None
+    runtime = literal_text(machine_ad.get("SINGULARITY_PATH")) or ""
+    status = (literal_text(machine_ad.get("GWMS_SINGULARITY_STATUS")) or "").upper()
     if not has or not runtime:
         why = (
-            "HAS_SINGULARITY is {}".format("absent" if has_raw is None else _describe(has_raw))
+            "HAS_SINGULARITY is {}".format("absent" if has_raw is None else describe_value(has_raw))
             if not has
             else "SINGULARITY_PATH is empty"
         )
@@ -774,7 +417,7 @@ def plan(
         return _bare(argv, reasons)
 
     preferred = status == "PREFERRED" and job_image is None
-    if preferred and _truth(job_ad.get("SingularityAutoLoad")) is False:
+    if preferred and truth(job_ad.get("SingularityAutoLoad")) is False:
         reasons.append("SingularityAutoLoad is false and GWMS_SINGULARITY_STATUS is PREFERRED: no container")
         return _bare(argv, reasons)
 
@@ -805,7 +448,7 @@ def _image_attribute(job_ad: "Ad") -> str:
     if single is not None and single is not UNDEFINED:
         return "SingularityImage"
     container = job_ad.get("ContainerImage")
-    wants = _truth(job_ad.get("WantContainer")) is True
+    wants = truth(job_ad.get("WantContainer")) is True
     if wants or (container is not None and container is not UNDEFINED):
         return "ContainerImage"
     return "SingularityImage"
@@ -819,7 +462,7 @@ def _choose_image(
         return job_image
     required = job_ad.get("REQUIRED_OS")
     if required is not None and required is not UNDEFINED and not isinstance(required, str):
-        msg = "the job's REQUIRED_OS must be a string, got {}".format(_describe(required))
+        msg = "the job's REQUIRED_OS must be a string, got {}".format(describe_value(required))
         raise _Fail(msg, requeue=False, job_caused=True)
     try:
         choice = select_image(
@@ -850,13 +493,13 @@ def _container(
     reasons: "List[str]",
 ) -> LaunchPlan:
     probe = paths.probe
-    if not runtime.startswith("/") or _has_control(runtime):
+    if not runtime.startswith("/") or has_control(runtime):
         msg = "SINGULARITY_PATH {!r} is not an absolute path".format(runtime)
         raise _Fail(msg)
     sandbox = paths.scratch_dir
     if not sandbox or not sandbox.startswith("/"):
         raise _Fail("no absolute job directory (_CONDOR_SCRATCH_DIR is unset)")
-    if "," in sandbox or ":" in sandbox or _has_control(sandbox):
+    if "," in sandbox or ":" in sandbox or has_control(sandbox):
         msg = "the job directory {!r} cannot be given to --home (it contains ',' or ':')".format(sandbox)
         raise _Fail(msg)
     real_sandbox = probe(sandbox).realpath or sandbox
@@ -889,56 +532,13 @@ def _container(
         reasons,
     )
 
-    options = [
-        "exec",
-        "--home",
-        sandbox + ":" + INSIDE_DIR,
-        "--pwd",
-        workdir or INSIDE_DIR,
-        "--contain",
-        "--ipc",
-    ]
-    if settings.disable_pid_namespaces.strip() == "1":
-        reasons.append("no --pid: SINGULARITY_DISABLE_PID_NAMESPACES=1")
-    elif _truth(machine_ad.get("GS_PID_NAMESPACES", True)) is False:
-        reasons.append("no --pid: GS_PID_NAMESPACES is false (PID namespaces do not work on this node)")
-    else:
-        options.append("--pid")
-    gpu_flags, gpu_assigned = _gpu_flags(machine_ad, reasons)
-    options.extend(gpu_flags)
-    policy, unknown = env_policy(settings.container_env)
-    if unknown:
-        reasons.append(
-            "GLIDEIN_CONTAINER_ENV: unknown {} ignored (expected a comma list of {})".format(
-                ", ".join(repr(word) for word in unknown), ", ".join(ENV_POLICY_WORDS)
-            )
-        )
+    bind_cvmfs = in_cvmfs or truth(job_ad.get("SingularityBindCVMFS", True)) is not False
     try:
-        admin = split_options(settings.opts)
+        launch = runtime_options(
+            settings, machine_ad, sandbox, workdir, probe, image_root, bind_cvmfs, protected, reasons
+        )
     except ConfigError as exc:
         raise _Fail(str(exc)) from exc
-    admin_cleans = [option for option in admin if option in CLEANENV_OPTIONS]
-    cleanenv = "clearall" in policy or "clear" in policy
-    if cleanenv and not admin_cleans:
-        options.append("--cleanenv")
-    elif admin_cleans:
-        cleanenv = True
-        reasons.append(
-            "GLIDEIN_SINGULARITY_OPTS clears the environment ({}): the glidein's variables are passed in "
-            "as APPTAINERENV_/SINGULARITYENV_".format(" ".join(admin_cleans))
-        )
-    if admin:
-        options.extend(admin)
-        reasons.append("GLIDEIN_SINGULARITY_OPTS added: {}".format(" ".join(admin)))
-    bind_cvmfs = in_cvmfs or _truth(job_ad.get("SingularityBindCVMFS", True)) is not False
-    if not bind_cvmfs:
-        reasons.append("no /cvmfs bind: the job set SingularityBindCVMFS = false")
-    overlay = _truth(machine_ad.get("GS_OVERLAY", False)) is True
-    binds = _binds(
-        settings, probe, image_root, overlay, bind_cvmfs, gpu_assigned, mount_dir, workdir, protected, reasons
-    )
-    if binds:
-        options.extend(("--bind", ",".join(binds)))
 
     outside = [sandbox]
     for candidate in (real_sandbox, paths.cwd, paths.job_iwd):
@@ -982,21 +582,21 @@ def _container(
         )
     tail.extend(job_argv)
 
-    env_set, env_unset = _environment(
+    env_set, env_unset = launch_environment(
         environ,
         job_env,
-        policy,
-        cleanenv,
+        launch.policy,
+        launch.cleanenv,
         settings,
         rewriter,
-        bool(gpu_flags),
+        launch.gpu,
         reasons,
     )
     tools_dir = _chirp_inside(job_ad, environ, sandbox, rewriter, env_set, reasons)
     return LaunchPlan(
         True,
         image,
-        (runtime, *options, *tail),
+        (runtime, *launch.options, *tail),
         env_set,
         env_unset,
         tuple(reasons),
@@ -1018,7 +618,7 @@ def _chirp_inside(
     """condor_chirp inside, for a job whose starter runs its I/O proxy (``want_io_proxy``): the directory
     the wrapper fills (``TOOLS_SUBDIR``), first on PATH inside, and the proxy's config file named there."""
     config = environ.get("_CONDOR_CHIRP_CONFIG", "")
-    if _truth(job_ad.get("WantIOProxy")) is not True or not config:
+    if truth(job_ad.get("WantIOProxy")) is not True or not config:
         return None
     inside_config = rewriter.path(config) if config.startswith("/") else None
     if inside_config is None:
@@ -1039,11 +639,6 @@ def _chirp_inside(
     return sandbox + "/" + TOOLS_SUBDIR
 
 
-def _is_within(path: str, directory: str) -> bool:
-    """Whether ``path`` is ``directory`` or below it (both absolute and normalised)."""
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
 def _shared_fs_workdir(
     paths: Paths,
     real_sandbox: str,
@@ -1062,12 +657,12 @@ def _shared_fs_workdir(
     if not paths.cwd:
         return None
     real_cwd = probe(paths.cwd).realpath or paths.cwd
-    if _is_within(real_cwd, real_sandbox):
+    if is_within(real_cwd, real_sandbox):
         return None
     roots = [normalize_path(item.strip()) for item in settings.shared_fs_roots.split(",") if item.strip()]
-    root = next((item for item in roots if item.startswith("/") and _is_within(real_cwd, item)), None)
-    clash = next((d for d in protected if _is_within(d, real_cwd) or _is_within(real_cwd, d)), None)
-    if root is None or clash is not None or "," in real_cwd or ":" in real_cwd or _has_control(real_cwd):
+    root = next((item for item in roots if item.startswith("/") and is_within(real_cwd, item)), None)
+    clash = next((d for d in protected if is_within(d, real_cwd) or is_within(real_cwd, d)), None)
+    if root is None or clash is not None or "," in real_cwd or ":" in real_cwd or has_control(real_cwd):
         why = (
             "it holds or is inside {}, which no job may see".format(clash)
             if clash is not None and root is not None
@@ -1197,7 +792,7 @@ def _shipped_image(ref: str, settings: NodeSettings) -> bool:
     """A relative image path (shipped with the job) that ``GS_ALLOW_SANDBOX_IMAGES`` lets past ``cvmfs``."""
     if is_remote_image(ref):
         return False
-    return not local_image_path(ref).startswith("/") and _truth(settings.allow_sandbox_images) is True
+    return not local_image_path(ref).startswith("/") and truth(settings.allow_sandbox_images) is True
 
 
 def _image_source(
@@ -1243,246 +838,3 @@ def _image_source(
     if located.fetch is None:
         return ref, None, False, None
     return located.fetch.image, (located.fetch.image if located.cached else None), False, located.fetch
-
-
-def _gpu_flags(machine_ad: "Ad", reasons: "List[str]") -> "Tuple[List[str], bool]":
-    assigned = machine_ad.get("AssignedGPUs")
-    if isinstance(assigned, tuple):
-        ids = [str(item).strip() for item in assigned]
-    elif isinstance(assigned, str):
-        ids = [item.strip() for item in assigned.replace(" ", ",").split(",")]
-    else:
-        ids = []
-    ids = [item for item in ids if item.lower() not in NO_GPU_IDS]
-    if not ids:
-        return [], False
-    upper = [item.upper() for item in ids]
-    nvidia = any(item.startswith(("CUDA", "GPU-", "MIG-")) for item in upper)
-    driver = machine_ad.get("GPUs_NvidiaDriverVersion", machine_ad.get("GPUs_NvidiaDriver"))
-    nvidia = nvidia or (driver is not None and driver is not UNDEFINED)
-    rocm_count = machine_ad.get("GPUs_Rocm")
-    amd = any(item.startswith(("ROCM", "AMD", "HIP")) for item in upper) or (
-        isinstance(rocm_count, (int, float)) and not isinstance(rocm_count, bool) and rocm_count > 0
-    )
-    flags = (["--nv"] if nvidia else []) + (["--rocm"] if amd else [])
-    if flags:
-        reasons.append("{} for the assigned GPUs {}".format(" ".join(flags), ",".join(ids)))
-    else:
-        reasons.append(
-            "GPUs {} are assigned but their vendor is unknown: no --nv/--rocm".format(",".join(ids))
-        )
-    return flags, True
-
-
-def _bind_items(text: str, origin: str) -> "List[Tuple[str, str]]":
-    return [(item.strip(), origin) for item in text.split(",") if item.strip()]
-
-
-def _binds(
-    settings: NodeSettings,
-    probe: "Callable[[str], PathInfo]",
-    image_root: "Optional[str]",
-    overlay: bool,
-    bind_cvmfs: bool,
-    gpu_assigned: bool,
-    mount_dir: "Optional[str]",
-    workdir: "Optional[str]",
-    protected: "Tuple[str, ...]",
-    reasons: "List[str]",
-) -> "List[str]":
-    items = [(workdir, "shared file system")] if workdir else []
-    items += _bind_items(settings.bindpath, "GLIDEIN_SINGULARITY_BINDPATH")
-    items += _bind_items(settings.bindpath_default, "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT")
-    items += [(path, "default") for path in DEFAULT_BINDS]
-    if bind_cvmfs:
-        translated = cvmfs_translate("/cvmfs", mount_dir)
-        items.append(("/cvmfs" if translated == "/cvmfs" else translated + ":/cvmfs", "CVMFS"))
-    if gpu_assigned:
-        items.append((OPENCL_VENDORS, "GPU"))
-    result: List[str] = []
-    targets: List[str] = []
-    for item, origin in items:
-        parts = item.split(":")
-        source = parts[0]
-        target = parts[1] if len(parts) > 1 and parts[1] else source
-        if len(parts) > 3 or not source.startswith("/") or not target.startswith("/") or _has_control(item):
-            reasons.append(
-                "bind {!r} from {} dropped: not src[:dst[:opts]] with absolute paths".format(item, origin)
-            )
-            continue
-        source = cvmfs_translate(source, mount_dir) if origin != "CVMFS" else source
-        target = normalize_path(target)
-        if target in targets:
-            if origin not in ("default", "CVMFS", "GPU"):
-                reasons.append("bind {} from {} dropped: {} is already bound".format(item, origin, target))
-            continue
-        info = probe(source)
-        if not info.exists:
-            if origin not in ("default", "GPU"):
-                reasons.append("bind {} from {} dropped: {} does not exist".format(item, origin, source))
-            continue
-        real_source = info.realpath or source
-        hidden = next((d for d in protected if _is_within(d, real_source)), None)
-        if hidden is not None and origin != "shared file system":
-            reasons.append(
-                "bind {} from {} dropped: {} holds {}, which no job may see".format(
-                    item, origin, source, hidden
-                )
-            )
-            continue
-        if image_root is not None and not overlay:
-            inside = probe(image_root.rstrip("/") + target)
-            if not (inside.exists or inside.is_link) and origin == "shared file system":
-                # the job's working directory: without it the job cannot start at all; Apptainer's
-                # underlay makes the mount point (as for the starter's own bind of the Iwd)
-                reasons.append("bind {} kept although the directory image has no {}".format(item, target))
-            elif not (inside.exists or inside.is_link):
-                reasons.append(
-                    "bind {} dropped: {} is missing in the directory image and overlay is not known to work "
-                    "(GS_OVERLAY)".format(item, target)
-                )
-                continue
-        targets.append(target)
-        spec = source if source == target and len(parts) < 3 else "{}:{}".format(source, target)
-        if len(parts) == 3:
-            spec += ":" + parts[2]
-        result.append(spec)
-    return result
-
-
-def _environment(
-    environ: "Mapping[str, str]",
-    job_env: "Dict[str, str]",
-    policy: "FrozenSet[str]",
-    cleanenv: bool,
-    settings: NodeSettings,
-    rewriter: _Rewriter,
-    gpu_flags: bool,
-    reasons: "List[str]",
-) -> "Tuple[Dict[str, str], Tuple[str, ...]]":
-    env_set: Dict[str, str] = {}
-    unset: List[str] = []
-
-    def inside(name: str, value: str) -> None:
-        env_set["APPTAINERENV_" + name] = value
-        env_set["SINGULARITYENV_" + name] = value
-
-    def remove(name: str) -> None:
-        if name in environ and name not in unset:
-            unset.append(name)
-
-    # The runtime is configured by its options only: no APPTAINER*/SINGULARITY* variable reaches it,
-    # whoever set it (the starter's per-job cache directory excepted), and none the job set reaches
-    # even the inside through *ENV_ variables.
-    by_job: List[str] = []
-    by_node: List[str] = []
-    for name in sorted(environ):
-        if runtime_owned(name):
-            if name in RUNTIME_CACHE_VARS and rewriter.lexical(environ[name]) == INSIDE_DIR:
-                continue
-            (by_job if name in job_env else by_node).append(name)
-        elif name.startswith(INSIDE_ENV_PREFIXES) and name in job_env:
-            by_job.append(name)
-    for name in by_job + by_node:
-        remove(name)
-    if by_job:
-        reasons.append(
-            "removed {} set by the job: jobs may not configure the container runtime".format(
-                ", ".join(by_job)
-            )
-        )
-    if by_node:
-        reasons.append(
-            "removed {} from the runtime's environment: its options come from GLIDEIN_SINGULARITY_OPTS "
-            "only".format(", ".join(by_node))
-        )
-    # The runtime searches PATH on the host (nvidia-smi for --nv): always a fixed one, never a PATH that
-    # could be the job's (it would run the job's programs outside the container).
-    if environ.get("PATH") != RUNTIME_PATH:
-        env_set["PATH"] = RUNTIME_PATH
-    # the policy decides (a --cleanenv in GLIDEIN_SINGULARITY_OPTS keeps them from the job, not the runtime)
-    clear_paths = bool(policy & {"clearall", "clear"}) or ("clearpaths" in policy and "keepall" not in policy)
-    if clear_paths:
-        for name in CLEARED_PATHS:
-            remove(name)
-    # Loader, libc and shell start-up variables act on the runtime process itself: never passed to it.
-    # The job's own reach the job inside (below); the node's stay on the host.
-    unsafe = sorted(name for name in environ if host_unsafe(name))
-    for name in unsafe:
-        remove(name)
-    if unsafe:
-        reasons.append(
-            "{} not passed to the runtime on the host{}".format(
-                ", ".join(unsafe),
-                "; the job's own values are passed into the container" if set(unsafe) & set(job_env) else "",
-            )
-        )
-    for name in NODE_ONLY_VARS:
-        if name not in job_env:
-            remove(name)  # the wrapper's own settings: they name the glidein's files
-    clearlist = [item.strip() for item in settings.container_env_clearlist.split(",") if item.strip()]
-    for name in clearlist:
-        if name not in job_env:
-            remove(name)
-
-    preserved: Set[str] = set()  # names passed explicitly when --cleanenv drops the host environment
-    if cleanenv:
-        preserved.update(GWMS_SET)
-        if policy & {"osgset", "clear"}:
-            preserved.update(OSG_SET)
-        if policy & {"osgset", "condorset", "clear"}:
-            preserved.update(name for name in environ if name.startswith("_CONDOR_"))
-        for name in sorted(preserved):
-            if name in environ and name not in PATH_VARS and name not in TMP_VARS and name not in clearlist:
-                if _node_preset(name, environ, frozenset(job_env)):
-                    continue  # the node set the value for inside itself: kept, as GlideinWMS does
-                inside(name, environ[name])
-
-    for name in PATH_VARS:
-        if name not in environ or name in job_env or (cleanenv and name not in preserved):
-            continue
-        if not environ[name].startswith("/"):
-            inside(name, environ[name])  # empty or relative: the same inside (the job directory is /srv)
-            continue
-        new = rewriter.path(environ[name])
-        if new is None:
-            if not cleanenv:
-                remove(name)
-            reasons.append(
-                "{}={} is outside the job directory: not passed into the container".format(
-                    name, environ[name]
-                )
-            )
-        else:
-            inside(name, new)
-    inside("TMPDIR", INSIDE_TMP)
-    for name in TMP_VARS:
-        if name in environ and (not cleanenv or name in preserved or name in ("TMP", "TEMP", "TEMPDIR")):
-            inside(name, INSIDE_TMP)
-
-    skipped = []
-    for name, value in job_env.items():
-        if name.startswith(RUNTIME_PREFIXES) or name == "HOME" or "=" in name or _has_control(name):
-            if name == "HOME":
-                skipped.append(name)
-            continue
-        value = environ.get(name, value)
-        new = rewriter.lexical(value)
-        inside(name, value if new is None else new)
-    if skipped:
-        reasons.append("the job's HOME is not passed: the container's HOME is {}".format(INSIDE_DIR))
-    for name in GPU_ENV_VARS:
-        if name in environ:
-            inside(name, environ[name])
-    if gpu_flags:
-        key = "APPTAINERENV_LD_LIBRARY_PATH"
-        if key in env_set:
-            parts = env_set[key].split(":")
-            if NV_LIBS not in parts:
-                value = env_set[key] + ":" + NV_LIBS if env_set[key] else NV_LIBS
-                inside("LD_LIBRARY_PATH", value)
-                reasons.append("{} appended to the job's LD_LIBRARY_PATH".format(NV_LIBS))
-        else:
-            reasons.append("the runtime puts {} on LD_LIBRARY_PATH".format(NV_LIBS))
-    inside(INSIDE_MARKER, "1")
-    return env_set, tuple(unset)

@@ -6,13 +6,15 @@ Discovery follows GlideinWMS's order (reference §3.1): ``GLIDEIN_SINGULARITY_BI
 each one is asked ``--version``, and the first that passes the validation run wins. A file already
 tried under another step (``singularity`` is usually a symlink to ``apptainer``) is not tried again.
 
-The validation run starts ONE container built like a job launch (``exec --home <dir>:/srv --pwd /srv
---contain --ipc [--pid]`` + ``GLIDEIN_SINGULARITY_OPTS`` + binds) that prints ``/proc/self/uid_map``;
-the first line gives the mode. If ``--pid`` fails because ``/proc`` cannot be mounted (pilots in
+The validation run starts ONE container launched exactly like a job: its options and binds come from
+``launch_options.runtime_options``, the planner's own builder, with the settings a job reads
+(glidein_config, ``settings.NodeSettings``) and a fresh directory as the job directory; only the payload
+differs: ``cat /proc/self/uid_map`` instead of the launcher and the job. The first line gives the mode.
+If ``--pid`` fails because ``/proc`` cannot be mounted (pilots in
 Docker/Kubernetes), the run is retried once without it and PID namespaces are reported unavailable.
 
 Pure helpers (no I/O): ``settings_from``, ``parse_uid_map``, ``parse_version``, ``strip_ansi``,
-``is_pid_namespace_failure``, ``bind_specs``, ``validation_argv``, ``first_error_line``.
+``is_pid_namespace_failure``, ``validation_argv``, ``first_error_line``.
 """
 
 import os
@@ -24,18 +26,24 @@ import tempfile
 import time
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
+from .classad import Ad
 from .errors import ConfigError, RuntimeProbeError
+from .grammar import SINGULARITY_BIN_KEYWORDS
 from .images import cvmfs_translate
+from .launch_env import CLEARED_PATHS
+from .launch_options import runtime_options
+from .plan import PathInfo
+from .settings import NodeSettings
 
 __all__ = [
     "MODES",
     "OSG_SINGULARITY_BINARY_DEFAULT",
+    "VALIDATION_PAYLOAD",
     "Candidate",
     "ProcessResult",
     "RuntimeInfo",
     "RuntimeSettings",
     "Validation",
-    "bind_specs",
     "check_version",
     "discover",
     "find_runtime",
@@ -55,18 +63,19 @@ MODES = ("unprivileged", "privileged", "fakeroot")
 #: The OSG CVMFS runtime when ``OSG_SINGULARITY_BINARY`` is unset (``/cvmfs`` follows CVMFS_MOUNT_DIR).
 OSG_SINGULARITY_BINARY_DEFAULT = "/cvmfs/oasis.opensciencegrid.org/mis/singularity/bin/singularity"
 #: Host files bound like a job launch, after the configured bind paths (GlideinWMS's setup test).
-DEFAULT_BINDS = ("/etc/hosts", "/etc/localtime")
 #: Variables removed from the runtime's environment, like GlideinWMS's default ``clearpaths``.
-CLEARED_VARIABLES = ("LD_LIBRARY_PATH", "PYTHONPATH", "LD_PRELOAD")
+#: Variables never passed to a runtime process (the plan clears them for a job under ``clearpaths``).
+CLEARED_VARIABLES = CLEARED_PATHS
 DEFAULT_VERSION_TIMEOUT = 10.0
 DEFAULT_VALIDATION_TIMEOUT = 120.0
+#: What the validation container runs instead of the launcher and the job: its first line gives the mode.
+VALIDATION_PAYLOAD = ("cat", "/proc/self/uid_map")
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _VERSION_PREFIX = re.compile(r"^(?:apptainer|singularity(?:-ce|-pro)?)\s+version\s+", re.IGNORECASE)
 _PID_FAILURE = re.compile(
     r"mount\s+proc\s*->\s*/proc|can'?t mount proc filesystem|failed to mount proc", re.IGNORECASE
 )
-_BIN_KEYWORDS = ("OSG", "CONDOR", "PATH", "PASS")
 
 
 class RuntimeSettings(NamedTuple):
@@ -81,12 +90,8 @@ class RuntimeSettings(NamedTuple):
     cvmfs_mount_dir: str = ""
     #: The PATH searched for apptainer/singularity.
     path: str = ""
-    global_opts: Tuple[str, ...] = ()
-    exec_opts: Tuple[str, ...] = ()
-    #: ``GLIDEIN_SINGULARITY_BINDPATH`` then ``..._DEFAULT`` items, as written.
-    binds: Tuple[str, ...] = ()
-    cleanenv: bool = False
-    disable_pid_namespaces: bool = False
+    #: The settings a job launch reads (options, binds, environment policy): the validation run's too.
+    launch: NodeSettings = NodeSettings()
     local_tmp_dir: str = ""
     version_timeout: float = DEFAULT_VERSION_TIMEOUT
     validation_timeout: float = DEFAULT_VALIDATION_TIMEOUT
@@ -151,10 +156,6 @@ def _first(config: Mapping[str, str], environ: Mapping[str, str], key: str, env_
     return ""
 
 
-def _split_list(text: str) -> Tuple[str, ...]:
-    return tuple(item.strip() for item in text.split(",") if item.strip())
-
-
 def _timeout(config: Mapping[str, str], key: str, default: float) -> float:
     text = (config.get(key) or "").strip()
     if not text:
@@ -173,8 +174,6 @@ def settings_from(config: Mapping[str, str], environ: Mapping[str, str]) -> Runt
     """Resolve RuntimeSettings from glidein_config values and the environment (GlideinWMS precedence)."""
     cvmfs_mount_dir = _first(config, environ, "CVMFS_MOUNT_DIR")
     osg_binary = _first(config, environ, "OSG_SINGULARITY_BINARY", env_first=False)
-    container_env = _split_list(_first(config, environ, "GLIDEIN_CONTAINER_ENV").lower())
-    exec_opts = tuple(_first(config, environ, "GLIDEIN_SINGULARITY_OPTS").split())
     return RuntimeSettings(
         binary_override=_first(config, environ, "GLIDEIN_SINGULARITY_BINARY_OVERRIDE"),
         singularity_bin=" ".join((config.get("SINGULARITY_BIN") or "").split()),
@@ -182,12 +181,7 @@ def settings_from(config: Mapping[str, str], environ: Mapping[str, str]) -> Runt
         condor_dir=(config.get("CONDOR_DIR") or "").strip(),
         cvmfs_mount_dir=cvmfs_mount_dir,
         path=environ.get("PATH") or os.defpath,
-        global_opts=tuple(_first(config, environ, "GLIDEIN_SINGULARITY_GLOBAL_OPTS").split()),
-        exec_opts=exec_opts,
-        binds=_split_list(_first(config, environ, "GLIDEIN_SINGULARITY_BINDPATH"))
-        + _split_list(_first(config, environ, "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT")),
-        cleanenv=bool({"clearall", "clear"} & set(container_env)) and "--cleanenv" not in exec_opts,
-        disable_pid_namespaces=_first(config, environ, "SINGULARITY_DISABLE_PID_NAMESPACES") == "1",
+        launch=NodeSettings.from_sources(None, config),
         local_tmp_dir=(config.get("GLIDEIN_LOCAL_TMP_DIR") or "").strip(),
         version_timeout=DEFAULT_VERSION_TIMEOUT,
         validation_timeout=_timeout(config, "GS_VALIDATION_TIMEOUT", DEFAULT_VALIDATION_TIMEOUT),
@@ -254,51 +248,26 @@ def first_error_line(result: ProcessResult) -> str:
     return "exit code {} and no output".format(result.returncode)
 
 
-def bind_specs(settings: RuntimeSettings) -> List[Tuple[str, str]]:
-    """Return (host source, bind spec) pairs for a launch, in order; sources are not yet checked.
-
-    The configured bind paths come first, then CVMFS (``/cvmfs`` or ``CVMFS_MOUNT_DIR:/cvmfs``),
-    ``/etc/hosts`` and ``/etc/localtime``. A ``/cvmfs`` source is translated to CVMFS_MOUNT_DIR while
-    its destination stays under ``/cvmfs``.
-    """
-    specs: List[Tuple[str, str]] = []
-    for item in settings.binds:
-        fields = item.split(":", 2)
-        source = fields[0]
-        translated = cvmfs_translate(source, settings.cvmfs_mount_dir)
-        if translated == source:
-            specs.append((source, item))
-            continue
-        rest = fields[1:]
-        if not rest or rest[0] in ("", "ro", "rw"):  # no destination: it stays the /cvmfs path
-            rest = [source] + [opt for opt in rest if opt]
-        specs.append((translated, ":".join([translated, *rest])))
-    cvmfs_source = cvmfs_translate("/cvmfs", settings.cvmfs_mount_dir)
-    specs.append((cvmfs_source, "/cvmfs" if cvmfs_source == "/cvmfs" else cvmfs_source + ":/cvmfs"))
-    specs.extend((path, path) for path in DEFAULT_BINDS)
-    return specs
-
-
 def validation_argv(
     binary: str,
     image: str,
     settings: RuntimeSettings,
     home_dir: str,
-    binds: Sequence[str],
     pid: bool,
+    probe: Callable[[str], PathInfo],
 ) -> List[str]:
-    """The validation command: the job-launch options, running ``cat /proc/self/uid_map``."""
-    argv = [binary, *settings.global_opts, "exec", "--home", home_dir + ":/srv", "--pwd", "/srv"]
-    argv += ["--contain", "--ipc"]
-    if pid:
-        argv.append("--pid")
-    argv += settings.exec_opts
-    if settings.cleanenv:
-        argv.append("--cleanenv")
-    if binds:
-        argv += ["--bind", ",".join(binds)]
-    argv += [image, "cat", "/proc/self/uid_map"]
-    return argv
+    """The validation command: a job launch (``launch_options.runtime_options``) in ``home_dir``, with
+    ``VALIDATION_PAYLOAD`` as its payload; ``pid`` False as on a node whose ``GS_PID_NAMESPACES`` is
+    false. Raises ConfigError when ``GLIDEIN_SINGULARITY_OPTS`` cannot be split."""
+    facts = Ad({} if pid else {"GS_PID_NAMESPACES": "false"})
+    info = probe(image)
+    image_root = (info.realpath or image) if info.is_dir else None
+    parent = (probe(home_dir).realpath or home_dir).rsplit("/", 1)[0] or "/"
+    reasons: List[str] = []
+    launch = runtime_options(
+        settings.launch, facts, home_dir, None, probe, image_root, True, (parent,), reasons
+    )
+    return [binary, *launch.options, image, *VALIDATION_PAYLOAD]
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -406,12 +375,12 @@ def discover(
         hint_dir = os.path.join(settings.condor_dir, "usr", "libexec") if settings.condor_dir else ""
     elif hint == "NONE":
         trail.append("SINGULARITY_BIN NONE: legacy value, ignored (it no longer disables containers)")
-    elif hint not in _BIN_KEYWORDS:
+    elif hint not in SINGULARITY_BIN_KEYWORDS:
         hint_dir = hint
         if not os.path.isdir(hint):
             trail.append(
                 "SINGULARITY_BIN {}: not a directory nor one of {} (mis-configuration)".format(
-                    hint, ", ".join(_BIN_KEYWORDS)
+                    hint, ", ".join(SINGULARITY_BIN_KEYWORDS)
                 )
             )
             hint_dir = ""
@@ -493,9 +462,13 @@ def validate(
     work_dir: str,
     environ: Mapping[str, str],
     runner: Callable[..., ProcessResult] = run_bounded,
+    pid_namespaces: bool = True,
 ) -> Validation:
-    """Run the validation container (retrying once without --pid only on the /proc mount failure)."""
-    binds = [spec for source, spec in bind_specs(settings) if os.path.exists(source)]
+    """Run the validation container (retrying once without --pid only on the /proc mount failure).
+    ``pid_namespaces`` False: the node already advertises ``GS_PID_NAMESPACES = false``, so a job gets no
+    --pid and neither does the validation run."""
+    from .inputs import make_probe
+
     env = _launch_env(environ, settings)
     try:
         home = tempfile.mkdtemp(prefix=".gs-validate-", dir=work_dir)
@@ -503,13 +476,16 @@ def validate(
         error = "cannot create the validation home in {}: {}".format(work_dir, exc.strerror or exc)
         return Validation(False, "", False, 0.0, (), error, 0)
     try:
-        pid = not settings.disable_pid_namespaces
-        argv = validation_argv(binary, image, settings, home, binds, pid)
+        pid = pid_namespaces and settings.launch.disable_pid_namespaces.strip() != "1"
+        try:
+            argv = validation_argv(binary, image, settings, home, pid_namespaces, make_probe())
+        except ConfigError as exc:
+            return Validation(False, "", False, 0.0, (), str(exc), 0)
         result = runner(argv, settings.validation_timeout, env=env, cwd=home)
         seconds, runs = result.seconds, 1
         if pid and result.returncode not in (0, None) and is_pid_namespace_failure(result.stderr):
             pid = False
-            argv = validation_argv(binary, image, settings, home, binds, pid)
+            argv = validation_argv(binary, image, settings, home, False, make_probe())
             result = runner(argv, settings.validation_timeout, env=env, cwd=home)
             seconds, runs = seconds + result.seconds, 2
     finally:

@@ -483,8 +483,9 @@ def test_slot_advertises_what_it_runs(pool: Pool) -> None:
     """HasContainer, HasSandboxImage, HasSIF and HasDockerURL follow the node and its policy: with the
     restriction cvmfs,remote all are true (HTCondor's own launch is off: no HasSingularity); once the
     restriction is cvmfs alone, HasDockerURL is false and a docker:// container job is never matched;
-    nor, without the opt-in GS_ALLOW_SANDBOX_IMAGES, is a .sif shipped with the job. Runs last: it
-    reconfigures the pool."""
+    nor, without the opt-in GS_ALLOW_SANDBOX_IMAGES, is a .sif shipped with the job; where .sif images
+    cannot launch (GS_SIF_USABLE false) HasSIF is false and a .sif container job is never matched. Runs
+    last: it reconfigures the pool."""
     names = ("HasContainer", "HasSandboxImage", "HasSIF", "HasDockerURL", "HasSingularity")
 
     def facts() -> list[str]:
@@ -511,3 +512,21 @@ def test_slot_advertises_what_it_runs(pool: Pool) -> None:
 
     assert ["true", "true", "true", "false", "undefined"] == seen
     assert [(1, 0), (1, 0)] == states
+    assert ["true"] == pool.s.run(["condor_status", "-af", "GS_SIF_USABLE"]).stdout.split()  # gs-setup's
+
+    # A node whose squashfuse cannot open /dev/fuse: gs-setup publishes GS_SIF_USABLE = False there
+    # (tests/unit/test_sif_support.py), and HasSIF turns false, so a .sif container job never matches.
+    pool.s.sh(f"cp {HTTP_ROOT}/busybox.sif /home/tuser/busybox.sif && chown tuser /home/tuser/busybox.sif")
+    pool.write_config("99-no-fuse.config", "GS_SIF_USABLE = False\nGS_ALLOW_SANDBOX_IMAGES = True\n")
+    pool.reconfig()
+    pool.wait_for(lambda: facts()[2] == "false", 60, "HasSIF to become false")
+    no_fuse = facts()
+    sif_job = pool.submit(
+        sh_job("echo ran", "universe = container\ncontainer_image = /home/tuser/busybox.sif\n")
+    )
+    time.sleep(8)
+    sif_state = (pool.ad(sif_job)["JobStatus"], pool.ad(sif_job).get("NumJobStarts", 0))
+    pool.rm(sif_job)
+
+    assert ["true", "true", "false", "false", "undefined"] == no_fuse
+    assert (1, 0) == sif_state

@@ -28,6 +28,7 @@ class Bed:
         self.image = root / "images" / "el9"
         self.image.mkdir(parents=True)
         (self.image / "bin").mkdir()
+        (self.image / "etc" / "hosts").mkdir(parents=True)  # a job's default bind needs its target
         self.state = root / "state"
         self.marker = root / "prestart-failures"
         self.config = root / "glidein_config"

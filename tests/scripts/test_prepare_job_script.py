@@ -136,3 +136,14 @@ def test_shared_file_system_job_is_held(node, tmp_path):
     update = hook(node, "", {"_CONDOR_JOB_IWD": str(iwd)})
     assert 190 == update["HookStatusCode"]
     assert "should_transfer_files = NO" in str(update["HookStatusMessage"])
+
+
+def test_our_failure_with_a_nan_failure_sleep_still_answers(node):
+    """GS_WRAPPER_FAILURE_SLEEP nan (no number of seconds, read with the wrapper's own grammar) leaves the
+    hook's failure path answering: the job goes back to Idle with a status."""
+    config = node / "glidein" / "glidein_config"
+    config.write_text(
+        config.read_text().replace("GS_WRAPPER_FAILURE_SLEEP 0", "GS_WRAPPER_FAILURE_SLEEP nan")
+    )
+    update = hook(node, "", {"_CONDOR_MACHINE_AD": str(node / "nowhere.ad")})
+    assert 300 == update["HookStatusCode"]

@@ -16,7 +16,7 @@ import pytest
 
 from glidein_singularity.bundle import write_bundle
 from glidein_singularity.glidein_config import parse_condor_vars, parse_glidein_config
-from glidein_singularity.node.setup import install_wrapper_code
+from glidein_singularity.node.setup_install import install_wrapper_code
 from tests.fake_runtime import exec_calls, make_fake_runtime
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -27,17 +27,17 @@ GWMS_SET = [
     "GWMS_SINGULARITY_STATUS",
     "SINGULARITY_PATH",
     "GWMS_SINGULARITY_PATH",
-    "SINGULARITY_VERSION",
-    "GWMS_SINGULARITY_VERSION",
-    "SINGULARITY_FULL_VERSION",
-    "SINGULARITY_MODE",
-    "GWMS_SINGULARITY_MODE",
     "CONTAINERSW_PATH",
     "GWMS_CONTAINERSW_PATH",
+    "SINGULARITY_VERSION",
+    "GWMS_SINGULARITY_VERSION",
     "CONTAINERSW_VERSION",
     "GWMS_CONTAINERSW_VERSION",
+    "SINGULARITY_FULL_VERSION",
     "CONTAINERSW_FULL_VERSION",
     "GWMS_CONTAINERSW_FULL_VERSION",
+    "SINGULARITY_MODE",
+    "GWMS_SINGULARITY_MODE",
     "CONTAINERSW_MODE",
     "GWMS_CONTAINERSW_MODE",
     "SINGULARITY_IMAGES_DICT",
@@ -163,6 +163,7 @@ def test_success_advertises_gwms_set(glidein, use, require, status):
         "GLIDEIN_PROVIDES": "cvmfs,singularity/unprivileged",
         "SINGULARITY_OS_LIST": "rhel9,rhel8",
         "GS_PID_NAMESPACES": "True",
+        "GS_SIF_USABLE": "True",  # no squashfuse on the script's PATH: .sif images are extracted
         "GLIDEIN_REQUIRED_OS": "rhel9,rhel8",
     }
     expected_vars = {
@@ -173,6 +174,7 @@ def test_success_advertises_gwms_set(glidein, use, require, status):
             "GLIDEIN_Site": "GLIDEIN_Site S - + N Y -",
             "SINGULARITY_OS_LIST": "SINGULARITY_OS_LIST S - + N Y -",
             "GS_PID_NAMESPACES": "GS_PID_NAMESPACES C - + N Y -",
+            "GS_SIF_USABLE": "GS_SIF_USABLE C - + N Y -",
         }
     )
     expected = (0, ("OK", [("use_singularity", "True")], None), expected_values, expected_vars, 1, "")
@@ -201,7 +203,8 @@ def test_unknown_env_policy_word_warned_once_at_start(glidein):
 
 
 def test_validation_is_built_like_a_job_launch(glidein):
-    """The one validation container gets the job options, glidein_config binds/opts and the CVMFS mount."""
+    """The one validation container gets the job options, glidein_config binds/opts and the CVMFS mount,
+    in a job's order, and only binds whose target the directory image has (as a job without GS_OVERLAY)."""
     fake = glidein.fake()
     data = glidein.root / "data"
     data.mkdir()
@@ -211,12 +214,15 @@ def test_validation_is_built_like_a_job_launch(glidein):
         GLIDEIN_SINGULARITY_BINDPATH_DEFAULT="/cvmfs/sing.org",
         GLIDEIN_SINGULARITY_OPTS="--no-eval",
     )
+    image = glidein.cvmfs / "sing.org" / "el9"
+    for target in (str(data), "/cvmfs/sing.org", "/etc/hosts", "/etc/localtime"):  # a job's binds need them
+        (image / target.lstrip("/")).mkdir(parents=True, exist_ok=True)
     glidein.run()
     argv = exec_calls(fake)[0].split()
     home = argv[argv.index("--home") + 1]
     expected = [
         "exec", "--home", home, "--pwd", "/srv", "--contain", "--ipc", "--pid", "--no-eval", "--bind",
-        "{0},{1}/sing.org:/cvmfs/sing.org,{1}:/cvmfs,/etc/hosts,/etc/localtime".format(data, glidein.cvmfs),
+        "{0},{1}/sing.org:/cvmfs/sing.org,/etc/hosts,/etc/localtime,{1}:/cvmfs".format(data, glidein.cvmfs),
         "{}/sing.org/el9".format(glidein.cvmfs), "cat", "/proc/self/uid_map",
     ]  # fmt: skip
     assert (expected, True, False) == (
@@ -668,6 +674,7 @@ def test_standalone_writes_config_d(glidein):
         "GLIDEIN_Singularity_Use",
         *GWMS_SET,
         "GS_PID_NAMESPACES",
+        "GS_SIF_USABLE",
     ]
     names.insert(names.index("GLIDEIN_PROVIDES") + 1, "SINGULARITY_OS_LIST")
     expected_lines = [
@@ -678,23 +685,24 @@ def test_standalone_writes_config_d(glidein):
         'GWMS_SINGULARITY_STATUS = "REQUIRED"',
         'SINGULARITY_PATH = "{}"'.format(path),
         'GWMS_SINGULARITY_PATH = "{}"'.format(path),
-        'SINGULARITY_VERSION = "1.4.5"',
-        'GWMS_SINGULARITY_VERSION = "1.4.5"',
-        'SINGULARITY_FULL_VERSION = "apptainer version 1.4.5"',
-        'SINGULARITY_MODE = "unprivileged"',
-        'GWMS_SINGULARITY_MODE = "unprivileged"',
         'CONTAINERSW_PATH = "{}"'.format(path),
         'GWMS_CONTAINERSW_PATH = "{}"'.format(path),
+        'SINGULARITY_VERSION = "1.4.5"',
+        'GWMS_SINGULARITY_VERSION = "1.4.5"',
         'CONTAINERSW_VERSION = "1.4.5"',
         'GWMS_CONTAINERSW_VERSION = "1.4.5"',
+        'SINGULARITY_FULL_VERSION = "apptainer version 1.4.5"',
         'CONTAINERSW_FULL_VERSION = "apptainer version 1.4.5"',
         'GWMS_CONTAINERSW_FULL_VERSION = "apptainer version 1.4.5"',
+        'SINGULARITY_MODE = "unprivileged"',
+        'GWMS_SINGULARITY_MODE = "unprivileged"',
         'CONTAINERSW_MODE = "unprivileged"',
         'GWMS_CONTAINERSW_MODE = "unprivileged"',
         'SINGULARITY_IMAGES_DICT = "rhel9:/cvmfs/sing.org/el9"',
         'GLIDEIN_PROVIDES = "singularity/unprivileged"',
         'SINGULARITY_OS_LIST = "rhel9"',
         "GS_PID_NAMESPACES = True",
+        "GS_SIF_USABLE = True",
         "STARTD_ATTRS = $(STARTD_ATTRS) " + " ".join(names),
     ]
     expected = (0, expected_lines, "", ["50-glidein-singularity-node.config"], False)
@@ -913,3 +921,49 @@ def test_glidein_condor_config_missing_snippet_fails(glidein):
     status, metrics, detail = glidein.result()
     assert (1, "ERROR", [("failure", "Corruption")]) == (proc.returncode, status, metrics)
     assert "50-glidein-singularity-wrapper.config not found next to gs-setup" in (detail or "")
+
+
+def test_publish_io_error_is_a_result_not_a_traceback(glidein):
+    """An unwritable condor vars file: exit 1, one ERROR line naming the file, an error_gen ERROR result."""
+    glidein.fake()
+    vars_file = glidein.root / "gone" / "condor_vars.lst"  # its directory does not exist
+    glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", CONDOR_VARS_FILE=str(vars_file))
+    proc = glidein.run()
+    line = "cannot publish the results {}: No such file or directory".format(vars_file)
+    status, metrics, detail = glidein.result()
+    assert (1, "ERROR: " + line + "\n") == (proc.returncode, proc.stderr)
+    assert ("ERROR", ("failure", "Corruption"), line) == (status, metrics[0], detail)
+
+
+def test_any_error_of_the_setup_writes_its_result(tmp_path, monkeypatch, capsys):
+    """An error raised anywhere in a glidein-mode run (here by the decision) still ends in an error_gen
+    ERROR result agreeing with the exit code."""
+    from glidein_singularity.errors import ConfigError
+    from glidein_singularity.node import setup
+
+    def broken(*args):
+        raise ConfigError("SOMETHING is broken")
+
+    (tmp_path / "glidein_config").write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GS_SCRIPTS_DIR", raising=False)
+    monkeypatch.setattr(setup, "run_setup", broken)
+    code = setup.main([str(tmp_path / "glidein_config"), "entry"])
+    text = (tmp_path / "otrb_output.xml").read_text()
+    assert (1, "ERROR: SOMETHING is broken\n") == (code, capsys.readouterr().err)
+    assert ("<status>ERROR</status>" in text, "SOMETHING is broken" in text) == (True, True)
+
+
+def test_standalone_io_error_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """Standalone mode: an I/O error anywhere in the run ends in one ERROR line naming the file, exit 1,
+    never a traceback."""
+    import errno
+
+    from glidein_singularity.node import setup
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device", "/var/tmp/x")
+
+    monkeypatch.setattr(setup, "run_setup", full)
+    code = setup.main(["--standalone", "--config-out", str(tmp_path / "50-gs.config")])
+    assert (1, "ERROR: /var/tmp/x: No space left on device\n") == (code, capsys.readouterr().err)

@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-from glidein_singularity import attributes, policy
+from glidein_singularity import attributes, policy, store
 from glidein_singularity.attributes import ADVERTISED_PLACES, ATTRIBUTES, BY_NAME, CONDOR_TYPES, WHO, get
 
 #: Every attribute the issue names, spelled as GlideinWMS users write it.
@@ -146,3 +146,67 @@ def test_module_is_pure():
             imported.add(node.module or ".")
     expected = {"types", "typing", "."}
     assert expected == imported
+
+
+# --- the registry is the one source: every copy that must stay is checked against it -----------------
+
+#: Settings whose empty value in the planner means a default computed where it is used (the registry
+#: shows the computed value): name -> that value.
+COMPUTED_DEFAULTS = {
+    "GS_IMAGE_STORE": "<GLIDEIN_LOCAL_TMP_DIR>/" + store.STORE_SUBDIR,
+    "GS_IMAGE_STORE_MAX_MB": str(store.DEFAULT_MAX_MB),
+    "GS_IMAGE_FETCH_TIMEOUT": str(store.DEFAULT_FETCH_TIMEOUT),
+}
+
+
+def test_plan_settings_are_registered_with_their_defaults():
+    """Every setting the planner reads is registered, with the planner's default (failed on 44bb779:
+    SINGULARITY_IMAGE_RESTRICTIONS, GLIDEIN_CONTAINER_ENV and CVMFS_MOUNT_DIR disagreed)."""
+    from glidein_singularity.settings import _SETTINGS
+
+    wrong = []
+    for _field, name, _sources, default in _SETTINGS:
+        expected = COMPUTED_DEFAULTS.get(name, default) if default == "" else default
+        if name not in BY_NAME or BY_NAME[name].default != expected:
+            wrong.append((name, default, BY_NAME[name].default if name in BY_NAME else "unregistered"))
+    assert [] == wrong
+
+
+def test_node_facts_and_wrapper_variables_are_registered():
+    """The machine-ad facts the planner reads and the wrapper's own variables are registered
+    (AssignedGPUs is HTCondor's own attribute)."""
+    from glidein_singularity.inputs import NODE_FACTS
+    from glidein_singularity.settings import NODE_ONLY_VARS
+
+    names = [name for name in (*NODE_FACTS, *NODE_ONLY_VARS) if name != "AssignedGPUs"]
+    assert [] == [name for name in names if name not in BY_NAME]
+
+
+def test_frontend_fields_are_registered():
+    """Every attribute the frontend YAML model renders is a registered name."""
+    from glidein_singularity.frontend.config import ENTRY_FIELDS, GROUP_FIELDS
+
+    assert [] == [spec.attr for spec in (*GROUP_FIELDS, *ENTRY_FIELDS) if spec.attr not in BY_NAME]
+
+
+def test_setup_publishes_every_twin_from_the_registry():
+    """What a validated glidein publishes holds every twin name the registry lists, with its primary's
+    value and type (failed on 44bb779: the startup script listed the twins by hand)."""
+    from glidein_singularity.adverts import container_adverts
+
+    adverts = dict(
+        container_adverts("REQUIRED", "/a", "1.4", "apptainer 1.4", "privileged", True, "", "", "", "")
+    )
+    primaries = {"SINGULARITY_PATH": "/a", "SINGULARITY_VERSION": "1.4", "SINGULARITY_MODE": "privileged"}
+    primaries["SINGULARITY_FULL_VERSION"] = "apptainer 1.4"
+    for primary, value in primaries.items():
+        for twin in attributes.TWINS[primary]:
+            assert (value, BY_NAME[primary].type) == (adverts.get(twin), BY_NAME[twin].type)
+    assert [] == [name for name in adverts if name not in BY_NAME]
+
+
+def test_wrapper_failure_sleep_default_is_the_registrys():
+    """An unreadable GS_WRAPPER_FAILURE_SLEEP falls back to the registry's default (one number)."""
+    from glidein_singularity.node.wrapper import _sleep_seconds
+
+    assert float(get("GS_WRAPPER_FAILURE_SLEEP").default) == _sleep_seconds("soon")

@@ -29,9 +29,15 @@ def broken_xml(tmp_path):
 
 
 TABLE = [
-    pytest.param(["lint", EXAMPLE], 0, "0 error(s), 0 warning(s), 1 note(s)", "", id="lint-clean"),
     pytest.param(
-        ["lint", "{bad}"],
+        ["lint", EXAMPLE, "--cvmfs-root", "{empty}"],
+        0,
+        "0 error(s), 0 warning(s), 1 note(s)",
+        "",
+        id="lint-clean",
+    ),
+    pytest.param(
+        ["lint", "{bad}", "--cvmfs-root", "{empty}"],
         1,
         "GS101 error: frontend.groups.cms.singularity_use: 'REQIRED' is not one of",
         "",
@@ -63,7 +69,13 @@ TABLE = [
 @pytest.mark.parametrize(("argv", "status", "stdout", "stderr"), TABLE)
 def test_commands(argv, status, stdout, stderr, bad_yaml, broken_xml, tmp_path, capsys):
     """Each command line gives its documented exit status and output."""
-    values = {"bad": bad_yaml, "broken": broken_xml, "missing": str(tmp_path / "missing")}
+    (tmp_path / "empty").mkdir()  # the --cvmfs-root of lint: never the host's /cvmfs
+    values = {
+        "bad": bad_yaml,
+        "broken": broken_xml,
+        "missing": str(tmp_path / "missing"),
+        "empty": str(tmp_path / "empty"),
+    }
     assert main([arg.format(**values) for arg in argv]) == status
     out, err = capsys.readouterr()
     assert stdout in out
@@ -136,7 +148,9 @@ def test_import_writes_yaml_that_lints(tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Imported by glidein-singularity import from " + FRONTEND_XML)
     capsys.readouterr()
-    assert main(["lint", str(out)]) == 1
+    empty = tmp_path / "cvmfs"  # never the host's /cvmfs: its repositories would change the findings
+    empty.mkdir()
+    assert main(["lint", str(out), "--cvmfs-root", str(empty)]) == 1
     lines = capsys.readouterr().out.splitlines()
     # The itb group asks REQUIRED_OS=rhel9 but its dictionary only has "default": lint says so per entry.
     assert [line.split(": ")[1] for line in lines[:-1]] == ["GS106 note", "GS110 warning", "GS110 warning"]

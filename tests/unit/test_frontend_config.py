@@ -322,8 +322,8 @@ BAD = [
     ),
     pytest.param(
         "factory:\n  global:\n    singularity_bin: osg\n",
-        "fe.yaml:3: factory.global.singularity_bin: 'osg' is not one of CONDOR, OSG, PATH (did you mean "
-        "'OSG'?) "
+        "fe.yaml:3: factory.global.singularity_bin: 'osg' is not one of OSG, CONDOR, PATH, PASS "
+        "(did you mean 'OSG'?) "
         "and is not an absolute directory",
         id="singularity-bin",
     ),

@@ -58,18 +58,14 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, 
 
 import pytest
 
+from glidein_singularity.grammar import ENV_POLICY_WORDS
 from glidein_singularity.images import intersect_os, parse_images_dict, parse_os_list
 from glidein_singularity.inputs import assemble, read_glidein_config
 from glidein_singularity.inputs import make_probe as real_probe
 from glidein_singularity.jobenv import read_job_environment
-from glidein_singularity.plan import (
-    ENV_POLICY_WORDS,
-    LAUNCHER_SCRIPT,
-    RUNTIME_PATH,
-    SETTING_NAMES,
-    LaunchPlan,
-    NodeSettings,
-)
+from glidein_singularity.launch_env import RUNTIME_PATH
+from glidein_singularity.plan import LAUNCHER_SCRIPT, LaunchPlan
+from glidein_singularity.settings import SETTING_NAMES, NodeSettings
 from tests.unit.plan_fixtures import make_ad, make_probe
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

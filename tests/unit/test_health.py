@@ -2,7 +2,7 @@
 
 import pytest
 
-from glidein_singularity.node.health import (
+from glidein_singularity.node.health_rules import (
     Check,
     HealthFacts,
     Marker,
@@ -326,3 +326,19 @@ def test_probe_paths_real_shell(tmp_path):
         ("e", str(tmp_path / "with space:colon")),
     ]
     assert probe_paths(paths, 10) == ["ok", "ok", "missing", "missing", "missing"]
+
+
+def test_a_failing_probe_publishes_unhealthy(tmp_path, monkeypatch, capsys):
+    """An error of the probe itself still ends in its result: the slot is published unhealthy with the
+    error, never left with its last verdict (and the cron job exits 0, as documented)."""
+    from glidein_singularity.node import health
+
+    def broken(*args):
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr(health, "gather", broken)
+    code = health.main(["gs-health", "--state-dir", str(tmp_path / "state")], {})
+    out = capsys.readouterr().out
+    assert 0 == code
+    assert "GS_HEALTHY = false" in out
+    assert 'GS_HEALTH_REASON = "the health probe failed: RuntimeError: something broke"' in out

@@ -462,6 +462,8 @@ def test_image_syntax_problem(ref, expected):
         pytest.param("DOCKER://alpine:3", "docker://docker.io/library/alpine:3", id="scheme-case"),
         pytest.param("oras://ghcr.io/a:1", "oras://ghcr.io/a:1", id="oras-unchanged"),
         pytest.param("file:///cvmfs//a/./b/../c", "/cvmfs/a/c", id="file"),
+        pytest.param("file:/cvmfs/a", "/cvmfs/a", id="file-one-slash"),
+        pytest.param("FILE://cvmfs/a", "/cvmfs/a", id="file-two-slashes"),
         pytest.param("/cvmfs/a/../b", "/cvmfs/b", id="path"),
     ],
 )

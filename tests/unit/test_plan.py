@@ -4,15 +4,10 @@ import pytest
 
 from glidein_singularity.classad import parse_ad
 from glidein_singularity.errors import ConfigError
-from glidein_singularity.plan import (
-    LAUNCHER_SCRIPT_REVEALED,
-    RUNTIME_PATH,
-    LaunchPlan,
-    NodeSettings,
-    Paths,
-    Refusal,
-    split_options,
-)
+from glidein_singularity.launch_env import RUNTIME_PATH
+from glidein_singularity.launch_options import split_options
+from glidein_singularity.plan import LAUNCHER_SCRIPT_REVEALED, LaunchPlan, Paths, Refusal
+from glidein_singularity.settings import NodeSettings
 from tests.unit.plan_fixtures import (
     BASE_BINDS,
     BASE_OPTIONS,
@@ -43,6 +38,10 @@ def test_default_plan_is_complete():
         container_argv(),
         {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "APPTAINERENV__CONDOR_MACHINE_AD": "/srv/.machine.ad",
+            "SINGULARITYENV__CONDOR_MACHINE_AD": "/srv/.machine.ad",
+            "APPTAINERENV__CONDOR_JOB_AD": "/srv/.job.ad",
+            "SINGULARITYENV__CONDOR_JOB_AD": "/srv/.job.ad",
             "APPTAINERENV__CONDOR_SCRATCH_DIR": "/srv",
             "SINGULARITYENV__CONDOR_SCRATCH_DIR": "/srv",
             "APPTAINERENV__CONDOR_JOB_IWD": "/srv",
@@ -928,7 +927,7 @@ def test_node_settings_sources(machine, config, expected, reasons):
 
 def test_no_setting_from_the_environment():
     """Every setting's name set in the wrapper's environment (by the job or anyone) changes nothing."""
-    from glidein_singularity.plan import SETTING_NAMES
+    from glidein_singularity.settings import SETTING_NAMES
 
     environ = dict.fromkeys(SETTING_NAMES, "/evil,keepall,1,0")
     plain, steered = run_plan(), run_plan(environ=environ)

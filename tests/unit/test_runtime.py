@@ -6,11 +6,13 @@ import time
 import pytest
 
 from glidein_singularity.errors import ConfigError, RuntimeProbeError
+from glidein_singularity.launch_options import DEFAULT_BINDS
+from glidein_singularity.plan import NodeSettings, PathInfo
 from glidein_singularity.runtime import (
     OSG_SINGULARITY_BINARY_DEFAULT,
+    VALIDATION_PAYLOAD,
     ProcessResult,
     RuntimeSettings,
-    bind_specs,
     check_version,
     discover,
     find_runtime,
@@ -163,79 +165,64 @@ def test_is_pid_namespace_failure(text, expected):
     assert expected == is_pid_namespace_failure(text)
 
 
-@pytest.mark.parametrize(
-    ("binds", "mount", "expected"),
-    [
-        pytest.param(
-            (),
-            "",
-            [("/cvmfs", "/cvmfs"), ("/etc/hosts", "/etc/hosts"), ("/etc/localtime", "/etc/localtime")],
-            id="defaults",
-        ),
-        pytest.param(
-            ("/data", "/scratch:/scratch2:ro"),
-            "",
-            [
-                ("/data", "/data"),
-                ("/scratch", "/scratch:/scratch2:ro"),
-                ("/cvmfs", "/cvmfs"),
-                ("/etc/hosts", "/etc/hosts"),
-                ("/etc/localtime", "/etc/localtime"),
-            ],
-            id="configured-first",
-        ),
-        pytest.param(
-            ("/cvmfs/a.org", "/cvmfs/b.org:/b:ro", "/cvmfs/c.org:ro"),
-            "/tmp/cvmfsexec/dist/cvmfs",
-            [
-                ("/tmp/cvmfsexec/dist/cvmfs/a.org", "/tmp/cvmfsexec/dist/cvmfs/a.org:/cvmfs/a.org"),
-                ("/tmp/cvmfsexec/dist/cvmfs/b.org", "/tmp/cvmfsexec/dist/cvmfs/b.org:/b:ro"),
-                ("/tmp/cvmfsexec/dist/cvmfs/c.org", "/tmp/cvmfsexec/dist/cvmfs/c.org:/cvmfs/c.org:ro"),
-                ("/tmp/cvmfsexec/dist/cvmfs", "/tmp/cvmfsexec/dist/cvmfs:/cvmfs"),
-                ("/etc/hosts", "/etc/hosts"),
-                ("/etc/localtime", "/etc/localtime"),
-            ],
-            id="cvmfs-mount-dir",
-        ),
-    ],
-)
-def test_bind_specs(binds, mount, expected):
-    """Configured binds come first; /cvmfs sources follow CVMFS_MOUNT_DIR, destinations stay /cvmfs."""
-    assert expected == bind_specs(RuntimeSettings(binds=binds, cvmfs_mount_dir=mount))
+#: glidein_config cases for the validation-vs-job comparison (the host has /data, /scratch, /hadoop).
+LAUNCH_CONFIGS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"GLIDEIN_SINGULARITY_OPTS": "--nv --env 'A=b c'"}, id="opts-quoted"),
+    pytest.param({"GLIDEIN_CONTAINER_ENV": "clearall"}, id="clearall"),
+    pytest.param(
+        {"GLIDEIN_CONTAINER_ENV": "Clear,osgset", "GLIDEIN_SINGULARITY_OPTS": "-e"}, id="opts-clean"
+    ),
+    pytest.param(
+        {
+            "GLIDEIN_SINGULARITY_BINDPATH": "/data, /scratch:/s:ro,relative",
+            "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT": "/hadoop,/missing",
+        },
+        id="bind-lists",
+    ),
+    pytest.param({"CVMFS_MOUNT_DIR": "/tmp/cvmfsexec/dist/cvmfs"}, id="cvmfs-mount-dir"),
+    pytest.param({"SINGULARITY_DISABLE_PID_NAMESPACES": "1"}, id="no-pid"),
+]
 
 
-@pytest.mark.parametrize(
-    ("settings", "pid", "expected"),
-    [
-        pytest.param(
-            RuntimeSettings(),
-            True,
-            "/bin/apptainer exec --home /w/h:/srv --pwd /srv --contain --ipc --pid --bind /cvmfs,/etc/hosts "
-            "/img cat /proc/self/uid_map",
-            id="plain",
-        ),
-        pytest.param(
-            RuntimeSettings(global_opts=("-s",), exec_opts=("--nv", "--no-home"), cleanenv=True),
-            False,
-            "/bin/apptainer -s exec --home /w/h:/srv --pwd /srv --contain --ipc --nv --no-home --cleanenv "
-            "--bind /cvmfs,/etc/hosts /img cat /proc/self/uid_map",
-            id="options-no-pid",
-        ),
-    ],
-)
-def test_validation_argv(settings, pid, expected):
-    """The validation command uses the job-launch options in a fixed order."""
-    argv = validation_argv("/bin/apptainer", "/img", settings, "/w/h", ["/cvmfs", "/etc/hosts"], pid)
-    assert expected == " ".join(argv)
+def _job_and_validation(config, pid=True):
+    """The argv of a job planned on a node with ``config`` (a SIF image, no GPU) and the validation
+    argv of the same node (``pid`` False: after the retry without --pid)."""
+    from glidein_singularity.plan import NodeSettings
+    from tests.unit.plan_fixtures import FILESYSTEM, RUNTIME, SANDBOX, SIF, make_probe, run_plan
+
+    mount = config.get("CVMFS_MOUNT_DIR", "")
+    files = dict(FILESYSTEM, **dict.fromkeys(("/data", "/scratch", "/hadoop"), ("dir", None)))
+    if mount:
+        files.update({mount: ("dir", None), mount + SIF[len("/cvmfs") :]: ("file", None)})
+    node = NodeSettings.from_sources(None, dict(config, SINGULARITY_IMAGES_DICT="default:" + SIF))
+    fields = {name: getattr(node, name) for name in node._fields if name != "reasons"}
+    machine = {"GS_OVERLAY": None, "GS_PID_NAMESPACES": None if pid else False}
+    job = run_plan(machine=machine, settings=fields, filesystem=files)
+    image = job.image
+    settings = settings_from(dict(config, SINGULARITY_IMAGES_DICT="default:" + SIF), {})
+    validation = validation_argv(RUNTIME, image, settings, SANDBOX, pid, make_probe(files))
+    return list(job.argv), validation
+
+
+@pytest.mark.parametrize("pid", [True, False])
+@pytest.mark.parametrize("config", LAUNCH_CONFIGS)
+def test_validation_is_a_job_launch(config, pid):
+    """The validation container is launched exactly like a job on the same node: the argv are equal up
+    to the image; after it the validation runs its payload where the job runs the launcher and itself."""
+    job, validation = _job_and_validation(config, pid)
+    position = job.index(validation[-len(VALIDATION_PAYLOAD) - 1]) + 1
+    assert job[:position] == validation[:position]
+    assert list(VALIDATION_PAYLOAD) == validation[position:]
 
 
 def test_validation_argv_without_binds():
-    """No --bind option when no bind source exists."""
+    """No --bind option when no bind source exists; no --pid after the retry."""
     expected = [
         "a",
         "exec",
         "--home",
-        "h:/srv",
+        "/h:/srv",
         "--pwd",
         "/srv",
         "--contain",
@@ -244,7 +231,9 @@ def test_validation_argv_without_binds():
         "cat",
         "/proc/self/uid_map",
     ]
-    assert expected == validation_argv("a", "i", RuntimeSettings(), "h", [], False)
+    assert expected == validation_argv(
+        "a", "i", RuntimeSettings(), "/h", False, lambda path: PathInfo(False, False, path)
+    )
 
 
 # --- settings ----------------------------------------------------------------------------------------
@@ -283,39 +272,6 @@ def test_validation_argv_without_binds():
         pytest.param(
             {"CVMFS_MOUNT_DIR": "/c"}, {"CVMFS_MOUNT_DIR": "/e"}, "cvmfs_mount_dir", "/e", id="cvmfs-env"
         ),
-        pytest.param(
-            {"GLIDEIN_SINGULARITY_OPTS": "--nv  -e"}, {}, "exec_opts", ("--nv", "-e"), id="opts-config"
-        ),
-        pytest.param(
-            {"GLIDEIN_SINGULARITY_BINDPATH": "/a, /b", "GLIDEIN_SINGULARITY_BINDPATH_DEFAULT": "/c:/d,"},
-            {},
-            "binds",
-            ("/a", "/b", "/c:/d"),
-            id="binds-config",
-        ),
-        pytest.param({"GLIDEIN_CONTAINER_ENV": "clearall"}, {}, "cleanenv", True, id="clearall"),
-        pytest.param({"GLIDEIN_CONTAINER_ENV": "Clear,osgset"}, {}, "cleanenv", True, id="clear"),
-        pytest.param({"GLIDEIN_CONTAINER_ENV": "clearpaths"}, {}, "cleanenv", False, id="clearpaths"),
-        pytest.param(
-            {"GLIDEIN_CONTAINER_ENV": "clearall", "GLIDEIN_SINGULARITY_OPTS": "--cleanenv"},
-            {},
-            "cleanenv",
-            False,
-            id="cleanenv-already-in-opts",
-        ),
-        pytest.param(
-            {"SINGULARITY_DISABLE_PID_NAMESPACES": "1"}, {}, "disable_pid_namespaces", True, id="nopid"
-        ),
-        pytest.param(
-            {"SINGULARITY_DISABLE_PID_NAMESPACES": "yes"},
-            {},
-            "disable_pid_namespaces",
-            False,
-            id="nopid-only-1",
-        ),
-        pytest.param(
-            {}, {"SINGULARITY_DISABLE_PID_NAMESPACES": "1"}, "disable_pid_namespaces", True, id="nopid-env"
-        ),
         pytest.param({"GS_VALIDATION_TIMEOUT": "30"}, {}, "validation_timeout", 30.0, id="timeout"),
         pytest.param({}, {}, "validation_timeout", 120.0, id="timeout-default"),
     ],
@@ -323,6 +279,15 @@ def test_validation_argv_without_binds():
 def test_settings_from(config, environ, field, expected):
     """Settings come from the environment or glidein_config with GlideinWMS precedence."""
     assert expected == getattr(settings_from(config, environ), field)
+
+
+def test_launch_settings_are_a_jobs():
+    """The validation run's launch settings are the ones a job reads: glidein_config, never the
+    environment (a job could set any variable there)."""
+    config = {"GLIDEIN_SINGULARITY_OPTS": "--nv", "GLIDEIN_CONTAINER_ENV": "clearall"}
+    environ = {"GLIDEIN_SINGULARITY_OPTS": "--writable", "SINGULARITY_DISABLE_PID_NAMESPACES": "1"}
+    launch = settings_from(config, environ).launch
+    assert ("--nv", "clearall", "") == (launch.opts, launch.container_env, launch.disable_pid_namespaces)
 
 
 @pytest.mark.parametrize("value", [pytest.param("soon", id="word"), pytest.param("-5", id="negative")])
@@ -562,7 +527,13 @@ def test_validate_other_failure_is_not_retried(tmp_path):
 def test_validate_disabled_pid_never_tries_it(tmp_path):
     """SINGULARITY_DISABLE_PID_NAMESPACES=1 leaves --pid out without trying it."""
     fake = make_fake_runtime(tmp_path / "apptainer", pid_fail=True)
-    result = validate(str(fake), "/img", _settings(tmp_path, disable_pid_namespaces=True), str(tmp_path), {})
+    result = validate(
+        str(fake),
+        "/img",
+        _settings(tmp_path, launch=NodeSettings(disable_pid_namespaces="1")),
+        str(tmp_path),
+        {},
+    )
     expected = (True, False, 1, False)
     assert expected == (
         result.ok,
@@ -600,15 +571,16 @@ def test_validate_binds_only_existing_sources_and_cleans_up(tmp_path):
     fake = make_fake_runtime(tmp_path / "apptainer")
     existing = tmp_path / "data"
     existing.mkdir()
-    settings = _settings(
-        tmp_path, binds=(str(existing), "/does/not/exist"), cvmfs_mount_dir=str(tmp_path / "nocvmfs")
+    launch = NodeSettings(
+        bindpath="{},/does/not/exist".format(existing), cvmfs_mount_dir=str(tmp_path / "nocvmfs")
     )
+    settings = _settings(tmp_path, launch=launch)
     validate(str(fake), "/img", settings, str(tmp_path), {})
     argv = exec_calls(fake)[0].split()
     binds = argv[argv.index("--bind") + 1].split(",")
     leftovers = [name for name in os.listdir(str(tmp_path)) if name.startswith(".gs-validate-")]
-    expected = ([str(existing), "/etc/hosts"], [])
-    assert expected == ([b for b in binds if b != "/etc/localtime"], leftovers)
+    present = [path for path in DEFAULT_BINDS if os.path.exists(path)]
+    assert ([str(existing), *present], []) == (binds, leftovers)
 
 
 def test_validate_sets_apptainer_dirs_under_local_tmp(tmp_path):

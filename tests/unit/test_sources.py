@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glidein_singularity import plan
+from glidein_singularity import settings as node_settings
 from glidein_singularity.images import normalize_image_ref
 from glidein_singularity.sources import (
     SETTINGS,
@@ -373,6 +373,7 @@ REFS = st.one_of(
     ),
     PATHS,
     PATHS.map(lambda p: "/" + p),
+    st.builds(lambda prefix, rest: prefix + rest, st.sampled_from(["file:/", "FILE:/", "file:///"]), PATHS),
 )
 
 
@@ -421,5 +422,15 @@ def test_pattern_regex_has_no_quoting_hazards(pattern):
 
 
 def test_planner_spells_the_same_setting_names():
-    """plan.py names the lists itself (to import this module only when they are set): the same names."""
-    assert SETTINGS == plan.SOURCE_SETTINGS
+    """settings.py names the lists itself (to import this module only when they are set): the same names."""
+    assert SETTINGS == node_settings.SOURCE_SETTINGS
+
+
+@pytest.mark.parametrize("image", ["file:/evil/x.sif", "FILE://evil/x.sif", "file:///evil/x.sif"])
+def test_file_uri_forms_are_the_path_the_runtime_gets(image):
+    """Every file: form of a local image is checked as the path the runtime is given (``/evil/x.sif``),
+    by the Python policy and by the START term alike (on 44bb779 both kept ``file:/evil/x.sif`` as a
+    path of its own: START admitted a job the wrapper then refused on the resolved path)."""
+    assert "/evil/x.sif" == normalize_image_ref(image)
+    assert policy(denied="/evil/*").problem(image) is not None
+    assert "/evil/x.sif" == classad_canonical(image)

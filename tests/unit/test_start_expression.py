@@ -293,7 +293,7 @@ def test_continuations_are_joined() -> None:
     assert {"A": "(x ||  y)"} == parse_macros("A = (x || \\\n    y)\n")
 
 
-#: Names on both sides of plan.host_unsafe, for the parity of the START term's name group.
+#: Names on both sides of launch_env.host_unsafe, for the parity of the START term's name group.
 UNSAFE_SAMPLES = [
     "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG", "LD_X1", "MALLOC_CHECK_", "GCONV_PATH",
     "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH", "NLSPATH",
@@ -305,8 +305,8 @@ SAFE_SAMPLES = ["PATH", "LD", "BUILD_DIR", "MY_ENV", "ENVX", "TZ", "LANG", "PYTH
 
 @pytest.mark.parametrize("name", UNSAFE_SAMPLES + SAFE_SAMPLES)
 def test_unsafe_names_parity(name):
-    """GS_JOB_ENV_UNSAFE_NAMES (ClassAd regex) and plan.host_unsafe (Python) agree on every name."""
-    from glidein_singularity.plan import LOADER_VARS, SHELL_VARS, host_unsafe
+    """GS_JOB_ENV_UNSAFE_NAMES (ClassAd regex) and launch_env.host_unsafe (Python) agree on every name."""
+    from glidein_singularity.launch_env import LOADER_VARS, SHELL_VARS, host_unsafe
 
     group = TABLE["GS_JOB_ENV_UNSAFE_NAMES"]
     assert bool(re.fullmatch(group, name)) == host_unsafe(name) == (name in UNSAFE_SAMPLES)

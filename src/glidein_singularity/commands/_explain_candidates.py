@@ -19,11 +19,11 @@ import json
 import os
 import sys
 
-from ..ads import check_ad, classad_evaluator, read_ad_text, split_ads
+from ..ads import check_ad, read_ad_text, split_ads
 from ..classad import Ad, parse_ad
 from ..errors import ConfigError, GlideinSingularityError
 from ..images import is_cvmfs_path, local_image_path, parse_images_dict
-from ..inputs import for_explain, make_probe, read_glidein_config
+from ..inputs import for_explain, make_probe, read_glidein_config, wrapper_ad
 from ..matching import (
     Candidate,
     classad_module,
@@ -31,7 +31,8 @@ from ..matching import (
     match,
     parse_machine_ads,
 )
-from ..plan import NodeSettings, PathInfo
+from ..plan import PathInfo
+from ..settings import NodeSettings
 from ..submit import GPU_CLAUSE, SubmitJob, job_argv, load_submit_jobs
 from .explain import SANDBOX, _table, plan_to_dict
 
@@ -121,7 +122,7 @@ def explain_candidates(
     reveal_sandbox: str = "",
 ) -> "List[Dict[str, Any]]":
     """Match and plan every candidate; return the JSON-shaped results (see the module docstring)."""
-    job_ad = parse_ad(job.ad_text(), classad_evaluator())
+    job_ad = wrapper_ad(job.ad_text())
     local = make_probe()
     results = []
     for candidate in candidates:
@@ -136,7 +137,7 @@ def explain_candidates(
         if result.matched:
             text, gpu_notes = _gpu_ad_text(job, candidate, module)
             notes.extend(gpu_notes)
-            machine_ad: Ad = parse_ad(text, classad_evaluator())
+            machine_ad: Ad = wrapper_ad(text)
             settings = NodeSettings.from_sources(machine_ad, glidein_config)
             assumed = _site_paths(settings, job_ad)
             probe = assumed_probe(local, sandbox, assumed, settings.cvmfs_mount_dir)

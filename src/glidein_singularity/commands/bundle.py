@@ -20,8 +20,6 @@ from ..bundle import BUNDLE_NAME, write_bundle
 from ..errors import ConfigError, GlideinSingularityError
 from ..resources import CONFIG_D, LAUNCHERS, SCRIPTS, shared_dir, shared_file
 
-NAME = "bundle"
-HELP = "write the one-file bundle of the worker-node code a factory ships"
 #: The name of the <files> element written by --ship.
 FILES_XML = "files.xml"
 _EXECUTABLE = ("gs-setup", "gs-health", "gs-prepare-job", "gs-job-wrapper")

@@ -15,9 +15,6 @@ import os
 import sys
 from typing import List, Sequence
 
-NAME = "doctor"
-HELP = "check why containers would or would not run on this node"
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from ..node.doctor import CheckResult

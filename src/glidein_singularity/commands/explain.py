@@ -35,23 +35,20 @@ import os
 import sys
 from typing import Any, Dict, List, Union
 
-from ..ads import check_ad, classad_evaluator, load_ad, read_ad_text, split_ads
+from ..ads import check_ad, read_ad_text, split_ads
 from ..classad import Ad, parse_ad
 from ..errors import AdError
-from ..inputs import for_explain, make_probe, read_glidein_config
+from ..inputs import for_explain, make_probe, read_glidein_config, wrapper_ad
 from ..node import starter_launch
 from ..plan import LaunchPlan, Refusal
 from ._explain_pool import JOB_ID
 
-__all__ = ["FORMATS", "HELP", "NAME", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
+__all__ = ["FORMATS", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
 
 #: The job directory shown when neither --sandbox nor _CONDOR_SCRATCH_DIR gives one.
 SANDBOX = "/var/lib/condor/execute/dir_1"
 #: The output formats (``table`` is the old name of ``text``).
 FORMATS = ("text", "json", "table")
-
-NAME = "explain"
-HELP = "show what the wrapper would do for a job on a slot"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -237,8 +234,8 @@ def run(args: argparse.Namespace) -> int:
         from . import _explain_candidates
 
         return _explain_candidates.run(args, job_texts)
-    job_ad = parse_ad(job_texts[0], classad_evaluator())
-    machine_ad = load_ad(args.machine_ad, "machine ad")
+    job_ad = wrapper_ad(job_texts[0])
+    machine_ad = wrapper_ad(read_ad_text(args.machine_ad, "machine ad"))
     environ = dict(os.environ)
     config_path = args.glidein_config or os.path.join(os.getcwd(), "glidein_config")
     if not args.glidein_config and not os.path.isfile(config_path):

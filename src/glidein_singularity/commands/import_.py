@@ -13,9 +13,6 @@ import sys
 
 from ._inputs import read_text
 
-NAME = "import"
-HELP = "import GlideinWMS frontend.xml / glideinWMS.xml into the YAML configuration"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the import arguments."""

@@ -34,9 +34,6 @@ from ..bundle import BUNDLE_NAME, write_bundle
 from ..errors import GlideinSingularityError
 from ..resources import CONFIG_D, LAUNCHERS, SCRIPTS, shared_dir
 
-NAME = "install-ep"
-HELP = "install or update glidein-singularity on a plain HTCondor execution point"
-
 DEFAULT_CONFIG_DIR = "/etc/condor/config.d"
 DEFAULT_LIBEXEC = "/usr/libexec/glidein-singularity"
 LOCAL_CONFIG = "49-glidein-singularity-local.config"

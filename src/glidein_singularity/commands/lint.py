@@ -14,9 +14,6 @@ from typing import Callable, Optional
 
 from ._inputs import read_text
 
-NAME = "lint"
-HELP = "check a frontend/factory YAML configuration (rule ids GS100-GS110)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the lint arguments."""

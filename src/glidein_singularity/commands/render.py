@@ -15,9 +15,6 @@ import sys
 
 from ._inputs import read_text
 
-NAME = "render"
-HELP = "render a frontend/factory YAML configuration to GlideinWMS XML"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the render arguments."""

@@ -11,7 +11,7 @@ G that ``render`` writes with ``glidein_publish="True"``; where both set one, th
   ``images.merge_legacy``) and ``SINGULARITY_OS_LIST``, its keys whose images pass the syntax and
   restriction checks, within ``GLIDEIN_REQUIRED_OS`` (the startup script's own function), and the
   image-source lists with the ``GS_IMAGE_ALLOW_REGEX``/``GS_IMAGE_DENY_REGEX`` the START term reads
-  (``node.setup.source_adverts``);
+  (``adverts.source_adverts``, the startup script's own functions);
 - ``GPUs``: the count the entry's (or group's) ``GLIDEIN_Resource_Slots`` names, 0 without GPU slots.
 
 What a config cannot say is assumed and listed in each candidate's notes: the runtime works, at
@@ -25,12 +25,13 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .. import images
+
+# the startup script's own rules for what a glidein advertises
+from ..adverts import ImageStatus, container_adverts, servable_os, source_adverts
+from ..attributes import BY_NAME
 from ..classad import format_literal
 from ..errors import ConfigError
 from ..matching import Candidate
-
-# the startup script's own rules for SINGULARITY_OS_LIST and the image-source adverts
-from ..node.setup import ImageStatus, _servable_os, source_adverts
 from ..policy import Outcome, negotiate
 from ..sources import SETTINGS as SOURCE_SETTINGS
 from ..sources import SourcePolicy
@@ -127,20 +128,27 @@ def _container_adverts(group: GroupSettings, entry: EntrySettings, outcome: Outc
         for key, image in dictionary.items()
         if image
     ]
-    os_list = _servable_os(statuses, images.parse_os_list(",".join(entry.required_os or ()) or None))
-    adverts = {
-        "HAS_SINGULARITY": "true",
-        "GWMS_SINGULARITY_STATUS": format_literal(outcome.value),
-        "SINGULARITY_PATH": format_literal(ASSUMED_RUNTIME),
-        "GWMS_SINGULARITY_PATH": format_literal(ASSUMED_RUNTIME),
-    }
-    if len(dictionary):
-        adverts["SINGULARITY_IMAGES_DICT"] = format_literal(dictionary.format())
-    if os_list:
-        adverts["SINGULARITY_OS_LIST"] = format_literal(os_list)
-    for name, value in source_adverts(sources):  # what gs-setup publishes, by its own function
-        adverts[name] = format_literal(value)
-    return adverts
+    os_list = servable_os(statuses, images.parse_os_list(",".join(entry.required_os or ()) or None))
+    rendered = {attr.name: attr.value for attr in [*entry_attrs(entry), *group_attrs(group)]}
+    published = container_adverts(  # what gs-setup publishes, by its own function; the runtime's facts
+        outcome.value,  # (version, mode, PID namespaces) are unknown here
+        ASSUMED_RUNTIME,
+        "",
+        "",
+        "",
+        None,
+        dictionary.format() if len(dictionary) else "",
+        os_list,
+        "",
+        rendered.get("GS_ALLOW_SANDBOX_IMAGES", ""),
+    )
+    return {name: _literal(name, value) for name, value in [*published, *source_adverts(sources)]}
+
+
+def _literal(name: str, value: str) -> str:
+    """The advert as the startd shows it: condor-vars type C (an expression) as written, else a string."""
+    attribute = BY_NAME.get(name)
+    return value if attribute is not None and attribute.type == "C" else format_literal(value)
 
 
 def _candidate(group_name: str, group: GroupSettings, entry_name: str, entry: EntrySettings) -> Candidate:

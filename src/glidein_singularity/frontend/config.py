@@ -34,6 +34,7 @@ from typing import Any, Callable, NamedTuple, Optional, TypeVar
 
 from .. import images
 from ..errors import ConfigError
+from ..grammar import SINGULARITY_BIN_KEYWORDS
 from ..policy import REQUIRE_VALUES, USE_VALUES
 from .findings import Finding
 from .yamlsource import Document, YMap, YNode, YScalar, YSeq, parse_yaml
@@ -69,7 +70,6 @@ DEFAULT_SCRIPTS_DIR = "/var/lib/gwms-frontend/web-base/glidein-singularity"
 CONTAINER_ENV_VALUES = ("clear", "clearall", "clearpaths", "condorset", "gwmsset", "keepall", "osgset")
 
 #: ``SINGULARITY_BIN`` keywords; any other value must be an absolute directory.
-SINGULARITY_BIN_KEYWORDS = ("CONDOR", "OSG", "PATH")
 
 #: The XML flags an ``extra_attrs`` entry gets when the YAML gives only a value.
 FRONTEND_ATTR_DEFAULTS = (

@@ -23,6 +23,7 @@ from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .. import runtime
 from .probes import probe_paths, run_bounded
+from .sif_support import sif_support
 
 __all__ = [
     "DEFAULT_CVMFS_REPO",
@@ -447,29 +448,6 @@ def check_sif(squashfuse: str, dev_fuse: bool, runtime_path: str) -> CheckResult
     return CheckResult(name, FAIL, detail, hint, False)
 
 
-def _find_squashfuse(runtime_path: str, search: str) -> str:
-    """squashfuse_ll or squashfuse: Apptainer's own copy (libexec next to the runtime), else on PATH."""
-    if runtime_path:
-        prefix = os.path.dirname(os.path.dirname(os.path.realpath(runtime_path)))
-        for name in ("squashfuse_ll", "squashfuse"):
-            bundled = os.path.join(prefix, "libexec", "apptainer", "bin", name)
-            if os.access(bundled, os.X_OK):
-                return bundled
-    for name in ("squashfuse_ll", "squashfuse"):
-        found = shutil.which(name, path=search)
-        if found:
-            return found
-    return ""
-
-
-def _dev_fuse() -> bool:
-    try:
-        os.close(os.open("/dev/fuse", os.O_RDWR | os.O_CLOEXEC))
-    except OSError:
-        return False
-    return True
-
-
 def _image_store_facts(path: str) -> "Tuple[str, int, Tuple[int, int]]":
     """(problem, free MiB, (images, MiB)) of the store at ``path``, creating nothing."""
     from . import imagestore
@@ -640,6 +618,7 @@ def gather(
         p for p in ("/etc/apparmor.d/apptainer", "/etc/apparmor.d/singularity-ce") if os.path.exists(p)
     ]
     store = _image_store_facts(image_store) if image_store else ("", 0, (0, 0))
+    sif = sif_support(path, search)
     return Facts(
         euid=os.geteuid(),
         max_user_namespaces=_read_int("/proc/sys/user/max_user_namespaces"),
@@ -673,6 +652,6 @@ def gather(
         image_store_problem=store[0],
         image_store_free_mb=store[1],
         image_store_images=store[2],
-        squashfuse=_find_squashfuse(path, search),
-        dev_fuse=_dev_fuse(),
+        squashfuse=sif.squashfuse,
+        dev_fuse=sif.dev_fuse,
     )

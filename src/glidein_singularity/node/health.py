@@ -21,7 +21,7 @@ Each run, within ``--timeout`` seconds in total:
    /proc/self/uid_map``) with the runtime the startup script validated (``SINGULARITY_PATH``; else the
    first one discovery finds), on the first local default image (or ``--image``);
 4. reads the black-hole marker the job wrapper keeps (``--failure-marker``, else ``GS_FAILURE_MARKER``
-   from the configuration, else from the environment: the same setting the wrapper reads). The wrapper
+   from glidein_config, never the environment: the setting the wrapper reads, in its order). The wrapper
    writes the number of consecutive node-side launch failures there (one integer; the file is replaced
    at each failure, so its mtime is the time of the last one) and removes the file when a launch gets as
    far as exec'ing the runtime. The probe only reads it.
@@ -57,16 +57,16 @@ import fcntl
 import json
 import math
 import os
-import re
 import signal
 import sys
 import time
 from types import FrameType
-from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .. import runtime
 from ..errors import ConfigError, GlideinSingularityError
 from ..glidein_config import read_glidein_config
+from ..grammar import truth
 from ..images import (
     DEFAULT_OS_LOOKUP,
     cvmfs_translate,
@@ -75,6 +75,19 @@ from ..images import (
     local_image_path,
     parse_images_dict,
 )
+from .health_rules import (
+    Check,
+    HealthFacts,
+    Marker,
+    Value,
+    account_failures,
+    cvmfs_repositories,
+    evaluate,
+    format_cron_output,
+    parse_node_config,
+    plural,
+    verdict_attributes,
+)
 from .probes import kill_children, probe_paths, run_bounded
 
 __all__ = [
@@ -82,12 +95,6 @@ __all__ = [
     "DEFAULT_FS_TIMEOUT",
     "DEFAULT_MAX_FAILURES",
     "DEFAULT_TIMEOUT",
-    "Check",
-    "HealthFacts",
-    "account_failures",
-    "classad_string",
-    "evaluate",
-    "format_cron_output",
     "main",
 ]
 
@@ -95,168 +102,8 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_FS_TIMEOUT = 10.0
 DEFAULT_MAX_FAILURES = 3
 DEFAULT_FAILURE_HOLD = 600.0
-#: Attributes published, in order.
-ATTRIBUTES = (
-    "HAS_SINGULARITY",
-    "GS_HEALTHY",
-    "GS_HEALTH_REASON",
-    "GS_HEALTH_CHECKED",
-    "GS_CONSECUTIVE_FAILURES",
-)
-_MAX_REASON = 1000
 _LOCK_FILE = "health.lock"
 _STATE_FILE = "health-state.json"
-
-Value = Union[bool, int, str]
-
-
-# --- pure core ------------------------------------------------------------------------------------
-
-
-class Marker(NamedTuple):
-    """The job wrapper's black-hole marker: consecutive node-side launch failures, and the last one's time."""
-
-    failures: int
-    #: Epoch seconds of the last failure (the file's mtime); 0 when there is no file.
-    when: float
-
-
-class Check(NamedTuple):
-    """One probed thing: its label (``runtime /usr/bin/apptainer``, ``image /cvmfs/...``), result, detail."""
-
-    label: str
-    ok: bool
-    #: On success what was seen (e.g. the mode), on failure the first error line.
-    detail: str
-
-
-class SourcesMissing(ConfigError):
-    """Neither a node config nor a glidein_config was given or found next to the probe."""
-
-
-class HealthFacts(NamedTuple):
-    """Everything one run found, already gathered; ``evaluate`` turns it into attributes."""
-
-    #: "" when containers are used; else why not (nothing is probed then).
-    not_used: str
-    #: Problems reading the configuration (each a one-line message); they make the slot unhealthy.
-    config_errors: Tuple[str, ...]
-    runtime: Optional[Check]
-    images: Tuple[Check, ...]
-    repos: Tuple[Check, ...]
-    #: Consecutive pre-start failures still counted (after releases).
-    failures: int
-    #: Failures released this run (quarantine over), for the reason text.
-    released: int
-    #: False when the startup script's results could not be found: then HAS_SINGULARITY is left as the
-    #: startup script advertised it (a misconfigured probe must never switch a PREFERRED node to bare runs).
-    sources_found: bool = True
-    #: The glidein's image store, in words ("" when there is none yet): reported, never a health verdict
-    #: (only jobs naming remote images need it; the wrapper requeues those when it cannot be used).
-    store: str = ""
-
-
-def classad_string(text: str) -> str:
-    """Quote ``text`` as a ClassAd string that reads the same in old and new ClassAd syntax.
-
-    The startd parses cron output as old-syntax ClassAds, where a backslash escapes only ``"``; new
-    syntax also reads ``\\\\`` and ``\\n``. A string without backslashes, double quotes and control
-    characters means the same in both, so those become ``/``, ``'`` and a blank. Cut to 1000 characters.
-    """
-    out = []
-    for char in text:
-        if char == "\\":
-            out.append("/")
-        elif char == '"':
-            out.append("'")
-        elif char < " " or char == "\x7f" or "\udc80" <= char <= "\udcff":
-            out.append(" ")
-        else:
-            out.append(char)
-    folded = " ".join("".join(out).split())
-    if len(folded) > _MAX_REASON:
-        folded = folded[: _MAX_REASON - 3] + "..."
-    return '"' + folded + '"'
-
-
-def _literal(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return classad_string(value)
-
-
-def format_cron_output(attributes: Sequence[Tuple[str, Value]], changed: bool) -> str:
-    """Startd-cron output: ``Name = value`` lines, then ``- update:true`` when ``changed``."""
-    lines = ["{} = {}".format(name, _literal(value)) for name, value in attributes]
-    if changed:
-        lines.append("- update:true")
-    return "\n".join(lines) + "\n"
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return "{} {}".format(count, one if count == 1 else many)
-
-
-def account_failures(
-    marker: Marker, released: int, now: float, hold: float, limit: int, checks_ok: bool
-) -> Tuple[int, int]:
-    """Return (failures still counted, released count to store) for one run.
-
-    ``released`` is the marker count the probe already let go. A marker count below it means the wrapper
-    reset the count since, so nothing stays released. Counted failures at or above ``limit`` are released
-    when the last one is ``hold`` seconds old and the probe's own checks pass: the slot gets another chance.
-    """
-    if marker.failures < released:
-        released = 0
-    counted = marker.failures - released
-    if counted >= limit and checks_ok and now - marker.when >= hold:
-        return 0, marker.failures
-    return counted, released
-
-
-def evaluate(facts: HealthFacts, limit: int, now: int) -> List[Tuple[str, Value]]:
-    """Turn the facts into the published attributes (see the module docstring for their meaning)."""
-    if not facts.sources_found:
-        attributes = _attributes(False, False, "; ".join(facts.config_errors), now, facts.failures)
-        return [(name, value) for name, value in attributes if name != "HAS_SINGULARITY"]
-    if facts.not_used:
-        return _attributes(False, True, "containers not used: " + facts.not_used, now, facts.failures)
-    problems = list(facts.config_errors)
-    if facts.failures >= limit:
-        problems.append(
-            "the job wrapper reported {} in a row (limit {}; its messages are in the StarterLog)".format(
-                _plural(facts.failures, "pre-start failure", "pre-start failures"), limit
-            )
-        )
-    if facts.runtime is not None and not facts.runtime.ok:
-        problems.append("{} failed: {}".format(facts.runtime.label, facts.runtime.detail))
-    for check in facts.images + facts.repos:
-        if not check.ok:
-            problems.append("{}: {}".format(check.label, check.detail))
-    if problems:
-        return _attributes(False, False, "; ".join(problems), now, facts.failures)
-    parts = []
-    if facts.runtime is not None:
-        parts.append("{} ({})".format(facts.runtime.label, facts.runtime.detail))
-    parts.append(_plural(len(facts.images), "image present", "images present"))
-    parts.append(_plural(len(facts.repos), "CVMFS repository reachable", "CVMFS repositories reachable"))
-    if facts.failures:
-        parts.append(
-            "{} in a row (limit {})".format(
-                _plural(facts.failures, "pre-start failure", "pre-start failures"), limit
-            )
-        )
-    if facts.released:
-        parts.append(
-            "released {} after the hold time".format(
-                _plural(facts.released, "earlier pre-start failure", "earlier pre-start failures")
-            )
-        )
-    if facts.store:
-        parts.append(facts.store)
-    return _attributes(True, True, "ok: " + ", ".join(parts), now, facts.failures)
 
 
 def describe_store(config: Mapping[str, str]) -> str:
@@ -275,31 +122,17 @@ def describe_store(config: Mapping[str, str]) -> str:
     limit = config.get("GS_IMAGE_STORE_MAX_MB", "").strip()
     return "image store {}: {} ({} MiB of {} MiB)".format(
         root,
-        _plural(len(entries), "image", "images"),
+        plural(len(entries), "image", "images"),
         sum(size for _key, size, _used in entries) >> 20,
         limit if limit.isdigit() else DEFAULT_MAX_MB,
     )
 
 
-def _attributes(has: bool, healthy: bool, reason: str, now: int, failures: int) -> List[Tuple[str, Value]]:
-    return list(zip(ATTRIBUTES, (has, healthy, reason, now, failures)))
-
-
-def cvmfs_repositories(images: Sequence[str], cvmfs_mount_dir: str) -> List[str]:
-    """The CVMFS repository names the image paths live in (``/cvmfs/<repo>/...``), in order, once each."""
-    repos: List[str] = []
-    root = (cvmfs_mount_dir or "/cvmfs").rstrip("/") or "/"
-    for image in images:
-        for top in (root, "/cvmfs"):
-            if image.startswith(top + "/"):
-                repo = image[len(top) + 1 :].split("/", 1)[0]
-                if repo and repo not in repos:
-                    repos.append(repo)
-                break
-    return repos
-
-
 # --- gathering ------------------------------------------------------------------------------------
+
+
+class SourcesMissing(ConfigError):
+    """Neither a node config nor a glidein_config was given or found next to the probe."""
 
 
 class Options(NamedTuple):
@@ -337,27 +170,6 @@ def read_marker(path: str) -> Marker:
     return Marker(int(text), when)
 
 
-def parse_node_config(text: str) -> Dict[str, str]:
-    """The ``NAME = value`` macros of the config.d file ``gs-setup --standalone`` writes, unquoted.
-
-    Quoted values lose their quotes and ``\\``/``\"`` escapes, ``$(DOLLAR)`` becomes ``$``; other
-    values are kept as written. Comments, blank lines and ``STARTD_ATTRS`` are skipped.
-    """
-    values: Dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name or name.upper() == "STARTD_ATTRS":
-            continue
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        values[name] = value.replace("$(DOLLAR)", "$")
-    return values
-
-
 def read_sources(options: Options, environ: Mapping[str, str]) -> Dict[str, str]:
     """What the startup script found, from the node config, glidein_config, or nothing (see the docs)."""
     if options.node_config:
@@ -381,12 +193,12 @@ def read_sources(options: Options, environ: Mapping[str, str]) -> Dict[str, str]
 
 def _not_used(config: Mapping[str, str]) -> str:
     status = (config.get("GWMS_SINGULARITY_STATUS") or "").strip().upper()
-    has = (config.get("HAS_SINGULARITY") or "").strip().lower()
+    has = (config.get("HAS_SINGULARITY") or "").strip()
     if not status:
         return "GWMS_SINGULARITY_STATUS is not set (the startup script disabled containers or did not run)"
     if status in ("NEVER", "DISABLE", "DISABLE_GWMS", "FAIL"):
         return "GWMS_SINGULARITY_STATUS is {}".format(status)
-    if has in ("false", "0", "no"):
+    if has and truth(has) is False:
         return "the startup script found no working runtime (HAS_SINGULARITY is False, status {})".format(
             status
         )
@@ -447,9 +259,7 @@ def gather(
     if not_used:  # no container launches, so the marker cannot grow: nothing to count
         return HealthFacts(not_used, (), None, (), (), 0, 0), released
     marker = Marker(0, 0.0)
-    marker_path = (
-        options.failure_marker or config.get("GS_FAILURE_MARKER") or environ.get("GS_FAILURE_MARKER")
-    )
+    marker_path = options.failure_marker or config.get("GS_FAILURE_MARKER")
     if marker_path:
         try:
             marker = read_marker(marker_path)
@@ -539,13 +349,13 @@ def _check_runtime(
         if problem:
             return Check(label, False, problem)
         return Check(label, True, "version {}; no local image to start a container".format(version))
-    pid_known_off = (config.get("GS_PID_NAMESPACES") or "").strip().lower() == "false"
-    settings = settings._replace(
-        validation_timeout=float(max(int(remaining), 1)),
-        disable_pid_namespaces=settings.disable_pid_namespaces or pid_known_off,
-    )
+    advertised = (config.get("GS_PID_NAMESPACES") or "").strip()
+    pid_known_off = bool(advertised) and truth(advertised) is False
+    settings = settings._replace(validation_timeout=float(max(int(remaining), 1)))
     try:
-        result = runtime.validate(binary, image, settings, options.state_dir, environ, runner=run_bounded)
+        result = runtime.validate(
+            binary, image, settings, options.state_dir, environ, run_bounded, not pid_known_off
+        )
     except OSError as exc:
         return Check(
             label, False, "cannot prepare the validation run in {}: {}".format(options.state_dir, exc)
@@ -646,7 +456,7 @@ def _on_alarm(state_dir: str, timeout: float, failures: int) -> Callable[[int, O
         reason = "the health probe did not finish within {:g} s (a hung runtime or filesystem)".format(
             timeout
         )
-        attributes = _attributes(False, False, reason, int(time.time()), failures)
+        attributes = verdict_attributes(False, False, reason, int(time.time()), failures)
         sys.stdout.write(_publish(state_dir, _read_state(state_dir), attributes))
         sys.stdout.flush()
         os._exit(0)
@@ -670,7 +480,9 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         lock = os.open(os.path.join(options.state_dir, _LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         reason = "cannot use the state directory {}: {}".format(options.state_dir, exc.strerror or exc)
-        sys.stdout.write(format_cron_output(_attributes(False, False, reason, int(time.time()), 0), True))
+        sys.stdout.write(
+            format_cron_output(verdict_attributes(False, False, reason, int(time.time()), 0), True)
+        )
         return 0
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -694,9 +506,13 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         signal.alarm(max(math.ceil(options.timeout), 1))
         try:
             deadline = start + options.timeout - 1.0
-            facts, released = gather(options, env, deadline, released)
-            attributes = evaluate(facts, options.max_failures, int(time.time()))
-            state.update(released=released, failures=facts.failures)
+            try:
+                facts, released = gather(options, env, deadline, released)
+                attributes = evaluate(facts, options.max_failures, int(time.time()))
+                state.update(released=released, failures=facts.failures)
+            except Exception as exc:  # our own failure: never leave the slot's last verdict standing
+                reason = "the health probe failed: {}: {}".format(type(exc).__name__, exc)
+                attributes = verdict_attributes(False, False, reason, int(time.time()), 0)
             sys.stdout.write(_publish(options.state_dir, state, attributes))
             sys.stdout.flush()
         finally:

@@ -10,7 +10,7 @@ as it was before the hook; the update does not reach the schedd.)
 
 It does three things, all from the same inputs and the same ``plan()`` the wrapper uses:
 
-1. The job's variables for which ``plan.host_unsafe`` holds (``LD_PRELOAD``, ``LD_LIBRARY_PATH``,
+1. The job's variables for which ``launch_env.host_unsafe`` holds (``LD_PRELOAD``, ``LD_LIBRARY_PATH``,
    ``BASH_ENV``, ``BASH_FUNC_*``...: they act on the dynamic loader or a shell before the wrapper's first
    line) are moved out of ``Environment``: the starter starts the wrapper without them, and the wrapper
    passes the job's values, read from ``.job.ad``, into the container. So a ``getenv = true`` job with
@@ -59,7 +59,8 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
     from ..classad import parse_ad
     from ..inputs import from_starter
     from ..jobenv import format_v2, read_job_environment, starter_owned
-    from ..plan import LaunchPlan, host_unsafe
+    from ..launch_env import host_unsafe
+    from ..plan import LaunchPlan
 
     job_ad = parse_ad(job_text, classad_evaluator())
     reading = read_job_environment(job_ad)
@@ -149,15 +150,11 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     except Exception as exc:  # our failure: never a hold
         import time
 
+        from ..grammar import seconds
         from ..inputs import read_glidein_config
 
-        try:
-            configured = float(
-                read_glidein_config(os.path.join(here, "glidein_config"))["GS_WRAPPER_FAILURE_SLEEP"]
-            )
-        except (KeyError, ValueError):
-            configured = FAILURE_SLEEP
-        time.sleep(max(0.0, min(configured, FAILURE_SLEEP)))
+        text = read_glidein_config(os.path.join(here, "glidein_config")).get("GS_WRAPPER_FAILURE_SLEEP", "")
+        time.sleep(seconds(text, FAILURE_SLEEP, FAILURE_SLEEP))
         message = "glidein-singularity prepare-job hook failed: {}: {}".format(type(exc).__name__, exc)
         lines = [("HookStatusCode", REQUEUE_STATUS), ("HookStatusMessage", " ".join(message.split()))]
     for name, value in lines:

@@ -22,6 +22,8 @@ forced command that prints why and names the mode that supports it (``refusing_s
 
 import os
 
+from ..grammar import truth
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -66,15 +68,9 @@ SSH_REFUSAL = (
 )
 
 
-def _truth(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() in ("true", "1", "yes")
-
-
 def htcondor_mode(machine_ad: "Ad") -> bool:
     """Whether the node's starter launches the containers (``GS_USE_HTCONDOR`` true in the trusted ad)."""
-    return _truth(machine_ad.get(MODE_ATTR))
+    return truth(machine_ad.get(MODE_ATTR)) is True
 
 
 def starter_knobs(runtime: str, pid_namespaces: bool) -> "List[Tuple[str, str]]":
@@ -223,7 +219,7 @@ def runtime_environment(
     directory such as the pilot's ``X509_USER_PROXY``, the node's own settings) is not passed inside,
     and what it passes inside (rewritten paths, ``TMPDIR``) wins.
     """
-    from ..plan import INSIDE_ENV_PREFIXES, host_unsafe, runtime_owned
+    from ..launch_env import INSIDE_ENV_PREFIXES, host_unsafe, runtime_owned
 
     env: Dict[str, str] = {}
     for name, value in environ.items():

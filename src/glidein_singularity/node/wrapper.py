@@ -30,7 +30,8 @@ Outcome:
 import os
 import sys
 
-from ..plan import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
+from ..grammar import seconds
+from ..settings import DEFAULT_FAILURE_SLEEP, DEFAULT_JOB_FAULT_RETRIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,13 +117,7 @@ def _bump_marker(path: str) -> None:
 
 
 def _sleep_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        return 600.0
-    if value != value or value < 0:
-        return 0.0
-    return min(value, float(MAX_FAILURE_SLEEP))
+    return seconds(text, DEFAULT_FAILURE_SLEEP, MAX_FAILURE_SLEEP)
 
 
 _SEARCH_BITS = 0o011  # group and other search: the starter may match either class
@@ -304,7 +299,7 @@ def _starter_launch(inputs: "PlanInputs", launch: "LaunchPlan", starter_argv: "L
     if not htcondor_mode(inputs.machine_ad):
         return launch
     from ..jobenv import read_job_environment
-    from ..plan import RUNTIME_PATH
+    from ..launch_env import RUNTIME_PATH
 
     request = starter_request(launch, len(starter_argv))
     argv = native_argv(starter_argv, launch.argv[0], request)

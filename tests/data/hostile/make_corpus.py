@@ -18,7 +18,7 @@ Each case is what a starter hands the job wrapper, written as files:
   leave as they were.
 
 Placeholders, replaced by the tests: ``@NODE@`` the fake node's root, ``@SANDBOX@`` the job directory,
-``@HOSTBINDS@`` the default bind sources that exist on the host (``plan.DEFAULT_BINDS``). The node (see
+``@HOSTBINDS@`` the default bind sources that exist on the host (``launch_options.DEFAULT_BINDS``). The node (see
 ``tests/hostile_node.py``) has a CVMFS tree at ``@NODE@/cvmfs`` with ``repo.example.org/img`` (a
 directory image), ``repo.example.org/link`` (a symlink to ``.flat/aa`` in the same repository),
 ``repo.example.org/escape`` (a symlink to ``@NODE@/outside/img``), ``repo.example.org/x.sif`` and
