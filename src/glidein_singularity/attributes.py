@@ -411,11 +411,12 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
         "node env/factory/frontend",
         "directory (unset: CVMFS is at /cvmfs)",
         "",
-        (),
+        ("glidein_config",),
         "",
         "Where CVMFS is mounted on the host (cvmfsexec); /cvmfs paths of images, binds and the OSG binary "
         "are translated to it outside the container. For the startup script the environment wins over "
-        "glidein_config.",
+        "glidein_config, as in GlideinWMS; the startup script then writes the value it used into "
+        "glidein_config, where the job wrapper, the prepare-job hook and the health probe read it.",
         _NO_ENV,
     ),
     # --- images fetched by the glidein, images shipped with the job (store.py) ---------------------

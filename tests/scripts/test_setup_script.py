@@ -617,6 +617,29 @@ def test_override_from_environment_wins(glidein):
     assert expected == (proc.returncode, config["SINGULARITY_PATH"], config["SINGULARITY_VERSION"])
 
 
+def test_cvmfs_mount_dir_from_the_environment_reaches_the_jobs(glidein):
+    """CVMFS_MOUNT_DIR from the pilot's environment (cvmfsexec) wins for the startup script, as in
+    GlideinWMS; it is written into glidein_config, where jobs read it, and not advertised to the startd."""
+    glidein.fake()
+    glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", CVMFS_MOUNT_DIR=None)
+    proc = glidein.run(env={"CVMFS_MOUNT_DIR": str(glidein.cvmfs)})
+    expected = (0, str(glidein.cvmfs), "rhel9,rhel8", False)
+    assert expected == (
+        proc.returncode,
+        glidein.config().get("CVMFS_MOUNT_DIR"),
+        glidein.config().get("SINGULARITY_OS_LIST"),
+        "CVMFS_MOUNT_DIR" in glidein.condor_vars(),
+    ), proc.stderr
+
+
+def test_cvmfs_mount_dir_already_in_glidein_config_is_left_alone(glidein):
+    glidein.fake()
+    glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED")
+    before = glidein.config_path.read_text().count("CVMFS_MOUNT_DIR")
+    proc = glidein.run()
+    assert (0, before) == (proc.returncode, glidein.config_path.read_text().count("CVMFS_MOUNT_DIR"))
+
+
 def test_missing_glidein_config(glidein):
     """An unreadable glidein_config is an error result naming the file."""
     proc = glidein.run(str(glidein.root / "nope"), "entry")

@@ -308,6 +308,12 @@ def run_setup(config: Mapping[str, str], environ: Mapping[str, str], work_dir: s
     images_text = images.format() if len(images) else ""
     adverts = _success_adverts(config, outcome, info, images_text, os_list, sif.usable)
     adverts += source_adverts(sources)
+    if cvmfs_mount_dir != (config.get("CVMFS_MOUNT_DIR") or "").strip():
+        # the environment's value: jobs read glidein_config only, so they get the one validated here
+        notes.append(
+            "CVMFS_MOUNT_DIR={} (from the environment) written to glidein_config".format(cvmfs_mount_dir)
+        )
+        adverts.append(("CVMFS_MOUNT_DIR", cvmfs_mount_dir))
     if htcondor_launch:
         notes.append("{}: the starter launches the containers from the plan".format(SWITCH))
         adverts.append((MODE_ATTR, "True"))

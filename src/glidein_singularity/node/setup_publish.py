@@ -43,7 +43,10 @@ def publish_glidein(result: SetupResult, glidein_config: str, config: Mapping[st
     """Write the adverts to glidein_config and the condor vars file (named in glidein_config)."""
     if not result.adverts:
         return
-    variables = [_condor_var(name) for name, _ in result.adverts]
+    # glidein_config-only values (CVMFS_MOUNT_DIR) are for the job wrapper, not the startd
+    variables = [
+        _condor_var(name) for name, _ in result.adverts if "startd" in attributes.get(name).advertised
+    ]
     vars_file = (config.get(CONDOR_VARS_FILE_KEY) or "").strip()
     if not vars_file:
         msg = "glidein_config {} has no {}: cannot publish {} to the startd".format(
