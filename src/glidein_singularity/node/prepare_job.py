@@ -55,14 +55,15 @@ def _job_argv(job_ad: "Ad") -> "List[str]":
 
 def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[str, object]]":
     """The hook's output lines (attribute, value) for the job ad text on stdin."""
-    from ..ads import classad_evaluator
     from ..classad import parse_ad
     from ..inputs import from_starter
     from ..jobenv import format_v2, read_job_environment, starter_owned
     from ..launch_env import host_unsafe
     from ..plan import LaunchPlan
 
-    job_ad = parse_ad(job_text, classad_evaluator())
+    # Read as the job wrapper reads .job.ad (it runs under -S, without the ClassAd bindings): a value
+    # that is an expression stays one, so the hook and the wrapper make the same plan.
+    job_ad = parse_ad(job_text, None)
     reading = read_job_environment(job_ad)
     updates: List[Tuple[str, object]] = []
     job_values: Dict[str, Optional[str]] = dict(reading.values)
