@@ -10,6 +10,7 @@ import pytest
 
 from glidein_singularity.classad import parse_ad
 from glidein_singularity.jobenv import parse_v2
+from glidein_singularity.node.prepare_job import decide
 from tests.starter_files import install_wrapper, starter_wrote
 
 
@@ -111,6 +112,27 @@ def test_jobs_own_mistakes_are_held(node, job_ad, message):
     """A refusal the job caused holds it at once (HookStatusCode 190) with the plan's message."""
     update = hook(node, job_ad)
     assert {"HookStatusCode": 190, "HookStatusMessage": message.format(node=node)} == update
+
+
+def test_expression_valued_attributes_are_read_as_the_wrapper_reads_them(node):
+    """An expression-valued SingularityImage or Environment is not evaluated (the wrapper, under -S, has no
+    ClassAd bindings): the hook's plan is the wrapper's, and its refusal holds the job."""
+    job_ad = 'SingularityImage = strcat("/cvmfs/", "repo/img")\n'
+    update = hook(node, job_ad)
+    assert 190 == update.get("HookStatusCode"), update
+    assert "SingularityImage" in str(update.get("HookStatusMessage")), update
+    # the same in a python that has the ClassAd bindings (a node with python3-htcondor)
+    pytest.importorskip("classad2")
+    sandbox = node / "execute" / "dir_1"
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "_CONDOR_MACHINE_AD": str(sandbox / ".machine.ad"),
+        "_CONDOR_JOB_AD": str(sandbox / ".job.ad"),
+        "_CONDOR_SCRATCH_DIR": str(sandbox),
+        "_CONDOR_JOB_IWD": str(sandbox),
+    }
+    lines = dict(decide('Cmd = "{}/job.sh"\n{}'.format(sandbox, job_ad), environ, str(node / "glidein")))
+    assert (190, update["HookStatusMessage"]) == (lines.get("HookStatusCode"), lines.get("HookStatusMessage"))
 
 
 def test_node_problem_is_left_to_the_wrapper(node):
