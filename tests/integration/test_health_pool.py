@@ -84,13 +84,7 @@ def test_broken_runtime_stops_matching_loses_nothing_and_recovers(pool: Pool, be
     runtime go back to Idle; after repair every job completes exactly once."""
     wait_health(pool, True, 60)
     jobs: list[Job] = []
-    bed.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
-    try:
-        bed.write(
-            "/usr/bin/apptainer",
-            "#!/bin/sh\necho 'FATAL:   injected runtime fault' >&2\nexit 1\n",
-            mode=0o755,
-        )
+    with bed.broken_runtime():
         jobs = [pool.submit(sh_job("echo ran")) for _ in range(3)]  # some may reach the broken runtime
         ad, took = wait_health(pool, False, 3 * PERIOD + 10)
         time.sleep(2 * PERIOD)  # jobs keep trying to match while the runtime is broken
@@ -98,8 +92,6 @@ def test_broken_runtime_stops_matching_loses_nothing_and_recovers(pool: Pool, be
         late = pool.submit(sh_job("echo ran"))
         time.sleep(PERIOD)
         late_status = pool.ad(late).get("JobStatus")
-    finally:
-        bed.run(["mv", "-f", "/usr/bin/apptainer.real", "/usr/bin/apptainer"])
     wait_health(pool, True, 3 * PERIOD + 10)
     finals = [pool.wait(job, timeout=120) for job in [*jobs, late]]
 

@@ -164,19 +164,11 @@ def test_broken_runtime_drains_the_slot_and_loses_no_job(site: Site) -> None:
 
     assert site.glideins["required"].proc.poll() is None, site.glideins["required"].output(bed)[-3000:]
     health(True)
-    bed.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
-    try:
-        bed.write(
-            "/usr/bin/apptainer",
-            "#!/bin/sh\necho 'FATAL:   injected runtime fault' >&2\nexit 1\n",
-            mode=0o755,
-        )
+    with bed.broken_runtime():
         job = site.pool.submit(sh_job("echo ran", "required"))
         broken = health(False)
         time.sleep(PERIOD)
         during = site.pool.ad(job)
-    finally:
-        bed.run(["mv", "-f", "/usr/bin/apptainer.real", "/usr/bin/apptainer"])
     health(True)
     final = site.pool.wait(job, timeout=150)
 

@@ -22,14 +22,8 @@ def result_status(xml: str) -> tuple[str, dict[str, str], str]:
 @pytest.fixture
 def broken_runtime(bed: Session) -> Iterator[None]:
     """Make the bed's apptainer unusable (it exits 1 for every command); restore it afterwards."""
-    bed.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
-    bed.write(
-        "/usr/bin/apptainer",
-        "#!/bin/sh\necho 'FATAL:   broken on purpose by the test' >&2\nexit 1\n",
-        mode=0o755,
-    )
-    yield
-    bed.run(["mv", "/usr/bin/apptainer.real", "/usr/bin/apptainer"])
+    with bed.broken_runtime("broken on purpose by the test"):
+        yield
 
 
 def setup(bed: Session, use: str, require: str, **extra: str) -> g.SetupRun:

@@ -17,6 +17,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -238,3 +240,15 @@ class Session:
     def read(self, inside: str) -> str:
         """Read a file inside the bed."""
         return self.path(inside).read_text(errors="replace")
+
+    @contextmanager
+    def broken_runtime(self, message: str = "injected runtime fault") -> Iterator[None]:
+        """The bed's apptainer fails every command (``FATAL:   <message>``, exit 1) until the block ends."""
+        self.run(["cp", "-p", "/usr/bin/apptainer", "/usr/bin/apptainer.real"])
+        try:
+            self.write(
+                "/usr/bin/apptainer", f"#!/bin/sh\necho 'FATAL:   {message}' >&2\nexit 1\n", mode=0o755
+            )
+            yield
+        finally:
+            self.run(["mv", "-f", "/usr/bin/apptainer.real", "/usr/bin/apptainer"])
