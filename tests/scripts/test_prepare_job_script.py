@@ -36,10 +36,10 @@ def node(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def hook(node: Path, job_ad: str, environ: dict[str, str] | None = None) -> dict[str, object]:
-    """Run the hook; return its update ad."""
+def starter_environ(node: Path) -> dict[str, str]:
+    """The environment the starter gives the hook for the job sandbox of ``node``."""
     sandbox = node / "execute" / "dir_1"
-    env = {
+    return {
         "PATH": "/usr/bin:/bin",
         "_CONDOR_MACHINE_AD": str(sandbox / ".machine.ad"),
         "_CONDOR_JOB_AD": str(sandbox / ".job.ad"),
@@ -47,6 +47,12 @@ def hook(node: Path, job_ad: str, environ: dict[str, str] | None = None) -> dict
         "_CONDOR_JOB_IWD": str(sandbox),
         "_CONDOR_WRAPPER_ERROR_FILE": str(sandbox / ".job_wrapper_failure"),
     }
+
+
+def hook(node: Path, job_ad: str, environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Run the hook; return its update ad."""
+    sandbox = node / "execute" / "dir_1"
+    env = starter_environ(node)
     env.update(environ or {})
     run = subprocess.run(
         [str(node / "glidein" / "gs-prepare-job")],
@@ -115,8 +121,8 @@ def test_jobs_own_mistakes_are_held(node, job_ad, message):
 
 
 def test_expression_valued_attributes_are_read_as_the_wrapper_reads_them(node):
-    """An expression-valued SingularityImage or Environment is not evaluated (the wrapper, under -S, has no
-    ClassAd bindings): the hook's plan is the wrapper's, and its refusal holds the job."""
+    """An expression-valued SingularityImage is not evaluated (the wrapper, under -S, has no ClassAd
+    bindings): the hook's plan is the wrapper's, and its refusal holds the job."""
     job_ad = 'SingularityImage = strcat("/cvmfs/", "repo/img")\n'
     update = hook(node, job_ad)
     assert 190 == update.get("HookStatusCode"), update
@@ -124,14 +130,8 @@ def test_expression_valued_attributes_are_read_as_the_wrapper_reads_them(node):
     # the same in a python that has the ClassAd bindings (a node with python3-htcondor)
     pytest.importorskip("classad2")
     sandbox = node / "execute" / "dir_1"
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "_CONDOR_MACHINE_AD": str(sandbox / ".machine.ad"),
-        "_CONDOR_JOB_AD": str(sandbox / ".job.ad"),
-        "_CONDOR_SCRATCH_DIR": str(sandbox),
-        "_CONDOR_JOB_IWD": str(sandbox),
-    }
-    lines = dict(decide('Cmd = "{}/job.sh"\n{}'.format(sandbox, job_ad), environ, str(node / "glidein")))
+    job_text = 'Cmd = "{}/job.sh"\n{}'.format(sandbox, job_ad)
+    lines = dict(decide(job_text, starter_environ(node), str(node / "glidein")))
     assert (190, update["HookStatusMessage"]) == (lines.get("HookStatusCode"), lines.get("HookStatusMessage"))
 
 
