@@ -187,13 +187,19 @@ def _skeleton(template: str, web_root: str, condor_dir: str) -> ET.Element:
     )  # fmt: skip
 
 
-def merge_factory(rendered: str, web_root: str = WEB_ROOT, condor_dir: str = "/usr") -> str:
-    """glideinWMS.xml: the rendered global attrs and files, and each rendered entry, as a CE entry."""
-    root = _skeleton(_FACTORY_SKELETON, web_root, condor_dir)
+def _take_globals(root: ET.Element, rendered: str) -> ET.Element:
+    """Put the rendered global ``<attrs>`` and ``<files>`` into ``root``; return the rendered tree."""
     ours = ET.fromstring(rendered)
     for tag in ("attrs", "files"):
         if ours.find(tag) is not None:
             _replace_child(root, ours.find(tag))
+    return ours
+
+
+def merge_factory(rendered: str, web_root: str = WEB_ROOT, condor_dir: str = "/usr") -> str:
+    """glideinWMS.xml: the rendered global attrs and files, and each rendered entry, as a CE entry."""
+    root = _skeleton(_FACTORY_SKELETON, web_root, condor_dir)
+    ours = _take_globals(root, rendered)
     entries = root.find("entries")
     for entry in ours.findall("entries/entry"):
         entry.attrib.update(
@@ -207,10 +213,7 @@ def merge_factory(rendered: str, web_root: str = WEB_ROOT, condor_dir: str = "/u
 def merge_frontend(rendered: str, web_root: str = WEB_ROOT) -> str:
     """frontend.xml: the rendered global attrs and files, and each rendered group, enabled."""
     root = _skeleton(_FRONTEND_SKELETON, web_root, "")
-    ours = ET.fromstring(rendered)
-    for tag in ("attrs", "files"):
-        if ours.find(tag) is not None:
-            _replace_child(root, ours.find(tag))
+    ours = _take_globals(root, rendered)
     groups = root.find("groups")
     for group in ours.findall("groups/group"):
         group.set("enabled", "True")
