@@ -4,6 +4,7 @@ ClassAd library against (slot ad, job ad) pairs: container-aware matchmaking as 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -248,7 +249,7 @@ def start_named(slot: dict[str, object], job: dict[str, object]) -> object:
 
 def test_start_is_appended_to_existing_start() -> None:
     """The snippet composes with the site's own START instead of replacing it, and names its terms."""
-    assert "($(START)) && $(GS_START_NAMED)" == TABLE["START"]
+    assert "($(START)) && ($(GS_START_NAMED) || $(GS_CLAIM_BEING_ACCEPTED))" == TABLE["START"]
     assert ["$(STARTD_ATTRS)", "GS_START_IMAGE", "GS_START_OS", "GS_START_REQUIRED", "GS_START_JOB_ENV"] == (
         TABLE["STARTD_ATTRS"].split()
     )
@@ -312,3 +313,96 @@ def test_unsafe_names_parity(name):
     assert bool(re.fullmatch(group, name)) == host_unsafe(name) == (name in UNSAFE_SAMPLES)
     for listed in (*LOADER_VARS, *SHELL_VARS):  # every listed name is in the regex group
         assert re.fullmatch(group, listed), listed
+
+
+def slot_start(slot: dict[str, object], job: dict[str, object]) -> object:
+    """Evaluate the slot's whole START as the startd does (the site's own START being true)."""
+    table = dict(TABLE, START="true")
+    machine = classad.ClassAd()
+    machine.update(slot)
+    for name in NAMED_TERMS:
+        machine[name] = classad.ExprTree(expand("$({})".format(name), table))
+    machine["Requirements"] = classad.ExprTree(expand(TABLE["START"], table))
+    target = classad.ClassAd()
+    target.update(job)
+    return target.matches(machine)
+
+
+def claim_states(now: int) -> dict[str, dict[str, object]]:
+    """The slot's State/Activity/entered times in the moments START is evaluated."""
+    return {
+        "unclaimed (negotiator, request)": {
+            "State": "Unclaimed",
+            "Activity": "Idle",
+            "EnteredCurrentState": now,
+            "EnteredCurrentActivity": now,
+        },
+        "claim being accepted": {
+            "State": "Claimed",
+            "Activity": "Idle",
+            "EnteredCurrentState": now,
+            "EnteredCurrentActivity": now,
+        },
+        "idle claim, 30 s old": {
+            "State": "Claimed",
+            "Activity": "Idle",
+            "EnteredCurrentState": now - 30,
+            "EnteredCurrentActivity": now - 30,
+        },
+        "idle again after a job": {
+            "State": "Claimed",
+            "Activity": "Idle",
+            "EnteredCurrentState": now - 3,
+            "EnteredCurrentActivity": now - 1,
+        },
+        "busy": {
+            "State": "Claimed",
+            "Activity": "Busy",
+            "EnteredCurrentState": now,
+            "EnteredCurrentActivity": now,
+        },
+    }
+
+
+BROKEN = dict(REQUIRED_SLOT, HAS_SINGULARITY=False, GS_HEALTHY=False)
+IMAGE_JOB = {"SingularityImage": CVMFS_IMG}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("unclaimed (negotiator, request)", False),
+        ("claim being accepted", True),
+        ("idle claim, 30 s old", False),
+        ("idle again after a job", False),
+        ("busy", False),
+    ],
+)
+def test_health_does_not_revoke_a_claim_in_the_instant_it_is_accepted(state: str, expected: bool) -> None:
+    """HTCondor 23.9's static slot checks START only after entering Claimed and crashes if it is false
+    then (HTCONDOR-3033): our terms, false on a slot the probe just marked broken, hold back only there."""
+    now = int(time.time())
+    for job in ({}, IMAGE_JOB, {"REQUIRED_OS": "rhel9"}):
+        assert expected is slot_start(dict(BROKEN, **claim_states(now)[state]), job), (state, job)
+
+
+@pytest.mark.parametrize("slot", [CONTAINER_SLOT, REQUIRED_SLOT, NO_CONTAINER_SLOT, PLAIN_SLOT, BROKEN])
+@pytest.mark.parametrize(
+    "job",
+    [
+        {},
+        IMAGE_JOB,
+        {"SingularityImage": "docker://alpine"},
+        {"REQUIRED_OS": "rhel9"},
+        {"Environment": "LD_PRELOAD=/x.so"},
+    ],
+)
+def test_the_claim_guard_never_makes_start_stricter(slot: dict[str, object], job: dict[str, object]) -> None:
+    """In every state START is at least our terms: the guard only ever keeps a claim, never refuses one."""
+    now = int(time.time())
+    for state, timing in claim_states(now).items():
+        full = dict(slot, **timing)
+        if start_named(full, job):
+            assert slot_start(full, job) is True, (state, slot, job)
+        if timing["State"] == "Unclaimed":
+            assert slot_start(full, job) is start_named(full, job), (state, slot, job)
