@@ -24,7 +24,7 @@ import os, pty, select, signal, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp("condor_ssh_to_job", ["condor_ssh_to_job", "-auto-retry", sys.argv[1]])
-out, sent, probed, start = b"", False, 0.0, time.monotonic()
+out, sent, probed, heard, start = b"", False, 0.0, 0.0, time.monotonic()
 while time.monotonic() - start < 60:
     if select.select([fd], [], [], 0.3)[0]:
         try:
@@ -34,15 +34,23 @@ while time.monotonic() - start < 60:
         if not data:
             break
         out += data
+        heard = time.monotonic()
         # busybox's line editor asks the terminal where the cursor is; answer as a terminal does, or it
         # takes the next typed characters for the answer
         for _ in range(data.count(b"\x1b[6n")):
             os.write(fd, b"\x1b[1;1R")
     now = time.monotonic()
-    if not sent and b"GS-READY" in out:  # the shell answers: type the script
-        os.write(fd, sys.argv[2].encode() + b"; exit\n")
-        sent = True
-    elif not sent and now - probed > 2:  # until a shell answers (the session may still be connecting)
+    if sent:
+        continue
+    if b"GS-READY" in out:
+        # A shell answers. Probes typed while the session was connecting may still be queued: wait
+        # until the shell has been quiet for a second (each queued probe prints, and its prompt's
+        # cursor question has been answered), so nothing ahead of the script can be taken for a
+        # cursor answer by the line editor; then type the script.
+        if now - heard > 1.0:
+            os.write(fd, sys.argv[2].encode() + b"; exit\n")
+            sent = True
+    elif now - probed > 2:  # until a shell answers (the session may still be connecting)
         os.write(fd, b"echo GS''-READY\n")
         probed = now
 else:
