@@ -1,19 +1,25 @@
-"""Glidein states beyond the matrix: the PREFERRED fallback, and pilots without PID namespaces.
+"""Glidein states beyond the matrix: the PREFERRED fallback, and pilots without PID namespaces, in both
+launch modes.
 
 Each test starts its own pool (the matrix module keeps one per state alive while it runs)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.testbed import Session
-from tests.testbed.scenario import IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import IMAGES, LAUNCH_MODES, sh_job, start_glidein_pool
 
 from .test_glidein_states import ON_HOST, STATES, run_probe
 
+MODES = pytest.mark.parametrize("mode", sorted(LAUNCH_MODES))
 
-def test_preferred_falls_back_when_the_default_image_is_gone(bed: Session) -> None:
+
+@MODES
+def test_preferred_falls_back_when_the_default_image_is_gone(bed: Session, mode: str) -> None:
     """PREFERRED: a job that named no image runs bare when its container cannot be planned; a job that
     named one is never run bare (it goes back to Idle)."""
-    pool, run = start_glidein_pool(bed, STATES["PREFERRED"])
+    pool, run = start_glidein_pool(bed, {**STATES["PREFERRED"], **LAUNCH_MODES[mode]})
     image = f"{IMAGES}/.images/busybox-1"
     try:
         assert 0 == run.returncode, run.stderr
@@ -36,10 +42,13 @@ def test_preferred_falls_back_when_the_default_image_is_gone(bed: Session) -> No
     assert "ExitCode" not in named_ad
 
 
-def test_without_pid_namespaces_signals_come_through(bed: Session) -> None:
+@MODES
+def test_without_pid_namespaces_signals_come_through(bed: Session, mode: str) -> None:
     """With SINGULARITY_DISABLE_PID_NAMESPACES=1 (pilots in Docker/Kubernetes) --pid is dropped and a job
     killed by a signal is recorded as killed by that signal."""
-    pool, run = start_glidein_pool(bed, {**STATES["REQUIRED"], "SINGULARITY_DISABLE_PID_NAMESPACES": "1"})
+    pool, run = start_glidein_pool(
+        bed, {**STATES["REQUIRED"], "SINGULARITY_DISABLE_PID_NAMESPACES": "1", **LAUNCH_MODES[mode]}
+    )
     try:
         assert 0 == run.returncode, run.stderr
         job = pool.submit(sh_job("cat /proc/1/comm; kill -9 $$"))

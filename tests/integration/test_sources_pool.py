@@ -10,17 +10,21 @@ from collections.abc import Iterator
 import pytest
 
 from tests.testbed import Pool, Session
-from tests.testbed.scenario import BUSYBOX, DEBIAN, IMAGES, sh_job, start_glidein_pool
+from tests.testbed.scenario import BUSYBOX, DEBIAN, IMAGES, LAUNCH_MODES, sh_job, start_glidein_pool
 
 ALLOWED = f"{IMAGES}/busybox*"
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A glidein whose frontend group allows only the busybox images."""
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A glidein whose frontend group allows only the busybox images; once per launch mode."""
     pool, run = start_glidein_pool(
         bed,
-        {"GLIDEIN_Singularity_Use": "REQUIRED", "GS_ALLOWED_IMAGE_SOURCES": ALLOWED},
+        {
+            "GLIDEIN_Singularity_Use": "REQUIRED",
+            "GS_ALLOWED_IMAGE_SOURCES": ALLOWED,
+            **LAUNCH_MODES[request.param],
+        },
         snippets=("50", "55", "60"),
     )
     assert 0 == run.returncode, run.stderr

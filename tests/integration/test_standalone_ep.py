@@ -24,7 +24,7 @@ import os, pty, select, signal, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp("condor_ssh_to_job", ["condor_ssh_to_job", "-auto-retry", sys.argv[1]])
-out, sent, probed, heard, start = b"", False, 0.0, 0.0, time.monotonic()
+out, sent, left, probed, heard, start = b"", False, False, 0.0, 0.0, time.monotonic()
 while time.monotonic() - start < 60:
     if select.select([fd], [], [], 0.3)[0]:
         try:
@@ -41,6 +41,11 @@ while time.monotonic() - start < 60:
             os.write(fd, b"\x1b[1;1R")
     now = time.monotonic()
     if sent:
+        # Leave only once the script's last line has come back: HTCondor 23.9 relays the container's
+        # shell through condor_docker_enter, and output still in flight when the shell exits is lost.
+        if not left and b"GS-END" in out:
+            os.write(fd, b"exit\n")
+            left = True
         continue
     if b"GS-READY" in out:
         # A shell answers. Probes typed while the session was connecting may still be queued: wait
@@ -48,7 +53,7 @@ while time.monotonic() - start < 60:
         # cursor question has been answered), so nothing ahead of the script can be taken for a
         # cursor answer by the line editor; then type the script.
         if now - heard > 1.0:
-            os.write(fd, sys.argv[2].encode() + b"; exit\n")
+            os.write(fd, sys.argv[2].encode() + b"\n")
             sent = True
     elif now - probed > 2:  # until a shell answers (the session may still be connecting)
         os.write(fd, b"echo GS''-READY\n")
@@ -86,7 +91,7 @@ def ep(bed: Session, request: pytest.FixtureRequest) -> Iterator[tuple[Pool, str
     configs = {
         "45-glidein-singularity-node.config": node_config,
         "49-gs-local.config": f"GS_LIBEXEC = {g.REPO}/glidein_scripts\nGS_NODE_CONFIG = {NODE_CONFIG}\n",
-        **our_snippets("50", "60", "70"),
+        **our_snippets("50", "55", "60", "70"),
     }
     pool = Pool(bed, configs)
     pool.start()

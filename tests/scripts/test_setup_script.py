@@ -920,16 +920,22 @@ def test_glidein_condor_config_installed(glidein):
 
 
 def test_glidein_condor_config_htcondor_launch_keeps_the_starters_runtime(glidein):
-    """With GLIDEIN_SINGULARITY_USE_HTCONDOR the starter launches the containers: the container
-    universe's snippet (which empties SINGULARITY) is not installed; the others are."""
+    """With GLIDEIN_SINGULARITY_USE_HTCONDOR the starter launches the containers: every snippet is
+    installed, the container universe's included, and HTCondor's own launch is turned off only where the
+    setup did not define GS_USE_HTCONDOR (here it did, with the starter's SINGULARITY)."""
     (glidein.root / "condor_config.d").mkdir()
-    glidein.write_config(GLIDEIN_Singularity_Use="NEVER", GLIDEIN_SINGULARITY_USE_HTCONDOR="True")
+    glidein.fake()
+    glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", GLIDEIN_SINGULARITY_USE_HTCONDOR="True")
     proc = glidein.run()
     installed = (glidein.root / "condor_config.d" / "60-glidein-singularity.config").read_text()
     container = (ROOT / "condor_config.d" / "55-glidein-singularity-container.config").read_text()
     start = (ROOT / "condor_config.d" / "60-glidein-singularity-start.config").read_text()
-    assert (0, False, True) == (proc.returncode, container in installed, start in installed), proc.stderr
-    assert "\nSINGULARITY =" not in installed
+    config = glidein.config()
+    assert (0, True, True) == (proc.returncode, container in installed, start in installed), proc.stderr
+    assert ("True", True) == (config.get("GS_USE_HTCONDOR"), bool(config.get("SINGULARITY"))), proc.stderr
+    emptied = [line for line in installed.splitlines() if line.strip() == "SINGULARITY ="]
+    assert ["  SINGULARITY ="] == emptied
+    assert "if ! defined GS_USE_HTCONDOR\n  SINGULARITY =\nendif\n" in installed
 
 
 def test_glidein_condor_config_missing_snippet_fails(glidein):

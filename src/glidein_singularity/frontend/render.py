@@ -157,8 +157,9 @@ GLIDEIN_FILES: tuple[GlideinFile, ...] = (
     GlideinFile(
         "55-glidein-singularity-container.config",
         (*_AFTER, ("executable", "False"), ("untar", "False"), ("wrapper", "False")),
-        "container-universe jobs through the job wrapper (HTCondor's own launch off); gs-setup installs it "
-        "unless the starter launches the containers (GLIDEIN_SINGULARITY_USE_HTCONDOR)",
+        "container-universe jobs under our policy, in one container, and the Has* attributes that say "
+        "what the slot runs; HTCondor's own launch off unless the starter launches from our plan "
+        "(GLIDEIN_SINGULARITY_USE_HTCONDOR); gs-setup installs it",
     ),
     GlideinFile(
         "60-glidein-singularity-start.config",

@@ -9,16 +9,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from typing import List, Mapping, Sequence, Tuple
+from typing import List, Mapping, Sequence
 
 from ..bundle import ADMIN_SIDE
 from ..errors import ConfigError
 from ..glidein_config import (
     add_config_lines,
 )
-from ..grammar import bool_setting
 from .setup_publish import write_atomically
-from .starter_launch import SWITCH
 
 __all__ = [
     "GLIDEIN_CONFIG_DIR",
@@ -28,7 +26,6 @@ __all__ = [
     "HOOK_ENTRY",
     "WRAPPER_ENTRY",
     "glidein_condor_config",
-    "glidein_snippets",
     "install_glidein_condor_config",
     "install_wrapper_code",
     "package_location",
@@ -159,14 +156,12 @@ def install_wrapper_code(work_dir: str, scripts_dir: str, package_location: str)
 #: condor_startup.sh's START included: ours is written there.
 GLIDEIN_CONFIG_DIR = "condor_config.d"
 GLIDEIN_CONFIG_FILE = "60-glidein-singularity.config"
-#: Container-universe jobs through the wrapper (HTCondor's own launch off: ``SINGULARITY =``). Not for a
-#: glidein in HTCondor launch mode, whose starter launches the containers (``starter_knobs``).
-CONTAINER_SNIPPET = "55-glidein-singularity-container.config"
-#: Our snippets installed into a glidein: the wrapper's (the prepare-job hook and the attributes it
-#: publishes), the container universe's, the START term and the health probe.
+#: Our snippets installed into a glidein, in both launch modes: the wrapper's (the prepare-job hook and
+#: the attributes it publishes), the container universe's (which turns HTCondor's own launch off unless
+#: the setup defined GS_USE_HTCONDOR), the START term and the health probe.
 GLIDEIN_SNIPPETS = (
     "50-glidein-singularity-wrapper.config",
-    CONTAINER_SNIPPET,
+    "55-glidein-singularity-container.config",
     "60-glidein-singularity-start.config",
     "70-glidein-singularity-health.config",
 )
@@ -212,16 +207,6 @@ def glidein_condor_config(work_dir: str, glidein_config: str, marker: str, snipp
     return "\n".join(lines) + "\n" + body + "\n" + tail + GLIDEIN_JOB_WRAPPER + "\n"
 
 
-def glidein_snippets(config: Mapping[str, str]) -> Tuple[str, ...]:
-    """The snippets this glidein installs: all of them, but the container universe's (``CONTAINER_SNIPPET``)
-    when the starter launches the containers (an invalid switch fails the setup later, as VO_Config)."""
-    try:
-        htcondor_launch = bool_setting(config, SWITCH, False)
-    except ConfigError:
-        htcondor_launch = False
-    return tuple(name for name in GLIDEIN_SNIPPETS if not (htcondor_launch and name == CONTAINER_SNIPPET))
-
-
 def install_glidein_condor_config(
     work_dir: str, scripts_dir: str, glidein_config: str, config: Mapping[str, str]
 ) -> List[str]:
@@ -237,7 +222,7 @@ def install_glidein_condor_config(
     if not os.path.isdir(directory):
         return ["warning: {} does not exist: START term and health probe not installed".format(directory)]
     texts = []
-    names = glidein_snippets(config)
+    names = GLIDEIN_SNIPPETS
     for name in names:
         with open(_find_snippet(scripts_dir, name), encoding="utf-8") as handle:
             texts.append(handle.read())
