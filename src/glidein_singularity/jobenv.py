@@ -28,7 +28,7 @@ real jobs receive.
 
 from ._record import Record
 from .classad import ERROR, UNDEFINED, Expr
-from .condor_words import BLANKS, WordsError, split_args
+from .condor_words import WordsError, quote_word, split_args
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,12 +155,6 @@ def parse_v1(text: str, env_delim: "Optional[Value]" = None) -> "List[Tuple[str,
     return entries
 
 
-def _v2_quote(word: str) -> str:
-    if word and not any(char in word for char in BLANKS + "'"):
-        return word
-    return "'" + word.replace("'", "''") + "'"
-
-
 def format_v2(entries: "Iterable[Tuple[str, Optional[str]]]") -> str:
     """The V2 string that ``parse_v2`` reads back as ``entries`` (quoting as HTCondor's writer does).
 
@@ -172,7 +166,7 @@ def format_v2(entries: "Iterable[Tuple[str, Optional[str]]]") -> str:
         if "\x00" in word or not name or "=" in name or (value is NO_VALUE and "$$" not in name):
             msg = "cannot write {!r} in the V2 environment syntax".format(word)
             raise EnvSyntaxError(msg)
-        words.append(_v2_quote(word))
+        words.append(quote_word(word))
     return " ".join(words)
 
 

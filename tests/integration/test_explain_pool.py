@@ -1,4 +1,6 @@
-"""`explain` prints what the wrapper really executes: compared in the real pool, launch by launch."""
+"""`explain` prints what is really executed: compared in the real pool, launch by launch, in both launch
+modes (wrapper mode: the plan's command line; HTCondor mode: the starter's command as the wrapper execs
+it, which explain predicts from the plan and HTCondor 23.9's order)."""
 
 from __future__ import annotations
 
@@ -9,30 +11,30 @@ import pytest
 
 from tests.testbed import Pool, Session
 from tests.testbed import glidein as g
-from tests.testbed.scenario import DEBIAN, sh_job, start_glidein_pool
+from tests.testbed.scenario import DEBIAN, LAUNCH_MODES, sh_job, start_glidein_pool
 
 RECORDER = "/usr/local/bin/apptainer-recorder"
 LAUNCHES = "/opt/gs-launches"  # not /tmp: the starter gives each job a private /tmp
-# A runtime that records each launch's argv (one per line), then runs the real apptainer.
+# A runtime that records each launch's argv (one per line), then runs the real apptainer (the starter
+# runs it as `apptainer -s exec ...`).
 RECORDER_SCRIPT = f"""#!/bin/sh
-if [ "$1" = exec ]; then
+if [ "$1" = exec ] || [ "$2" = exec ]; then
     printf '%s\\n' "$@" > {LAUNCHES}/launch.$$
 fi
 exec /usr/bin/apptainer "$@"
 """
 
 
-@pytest.fixture(scope="module")
-def pool(bed: Session) -> Iterator[Pool]:
-    """A glidein whose runtime is the recorder (found through GLIDEIN_SINGULARITY_BINARY_OVERRIDE)."""
+@pytest.fixture(scope="module", params=sorted(LAUNCH_MODES))
+def pool(bed: Session, request: pytest.FixtureRequest) -> Iterator[Pool]:
+    """A glidein whose runtime is the recorder (found through GLIDEIN_SINGULARITY_BINARY_OVERRIDE); once
+    per launch mode."""
     bed.write(RECORDER, RECORDER_SCRIPT, mode=0o755)
-    pool, run = start_glidein_pool(
-        bed,
-        {"GLIDEIN_Singularity_Use": "REQUIRED", "GLIDEIN_SINGULARITY_BINARY_OVERRIDE": RECORDER},
-        snippets=("50", "55", "60"),
-    )
+    attrs = {"GLIDEIN_Singularity_Use": "REQUIRED", "GLIDEIN_SINGULARITY_BINARY_OVERRIDE": RECORDER}
+    pool, run = start_glidein_pool(bed, {**attrs, **LAUNCH_MODES[request.param]}, snippets=("50", "55", "60"))
     assert 0 == run.returncode, run.stderr
     assert RECORDER == run.glidein_config["SINGULARITY_PATH"]
+    pool.mode = request.param  # type: ignore[attr-defined]
     yield pool
     pool.stop()
 
@@ -92,6 +94,10 @@ def test_explain_matches_the_executed_argv(pool: Pool, bed: Session, extra: str)
 
     assert 0 == result.returncode, result.stderr
     assert RECORDER == plan["argv"][0]
-    assert executed == plan["argv"][1:]
+    if pool.mode == "htcondor":  # type: ignore[attr-defined]
+        assert "htcondor" == plan["launch"]["mode"]
+        assert executed == plan["launch"]["starter_argv"][1:]
+    else:
+        assert executed == plan["argv"][1:]
     if "container_image" in extra:  # the wrapper and explain both ran the container universe's image
         assert f'image "{DEBIAN}" from the job\'s ContainerImage' in plan["reasons"], plan["reasons"]

@@ -214,6 +214,28 @@ def test_shared_filesystem_job_runs_in_its_own_directory(pool: Pool) -> None:
     assert pool.s.path(f"{job.workdir}/made-inside").exists()
 
 
+def test_shared_filesystem_directory_with_blanks_binds_nothing_else(pool: Pool) -> None:
+    """A job directory whose path has a blank before a host directory's path (`/home/tuser/sfs
+    /opt/gs-host-secret`): HTCondor splits bind lists at blanks, but the job gets its own directory and
+    never the host's /opt/gs-host-secret."""
+    secret = "/opt/gs-host-secret"
+    pool.s.sh(f"rm -rf {secret} && install -d -m 755 {secret} && echo host-only > {secret}/token")
+    iwd = f"/home/tuser/sfs {secret}"
+    pool.s.sh(f"rm -rf '/home/tuser/sfs ' && install -d -o tuser -g tuser '{iwd}'")
+    job = pool.submit(
+        sh_job(
+            f"pwd; cat {secret}/token 2>/dev/null || echo no-token; touch made-inside",
+            f"should_transfer_files = NO\ninitialdir = {iwd}\n",
+        )
+    )
+    ad = pool.wait(job)
+    out = pool.s.read(f"{iwd}/job.out") if pool.s.path(f"{iwd}/job.out").exists() else ""
+
+    assert (4, 0) == (ad["JobStatus"], ad.get("ExitCode")), ad
+    assert [iwd, "no-token"] == out.splitlines()
+    assert pool.s.path(f"{iwd}/made-inside").exists()
+
+
 def test_environment_inside_is_the_plans(pool: Pool) -> None:
     """The environment policy, the same in both modes: the job's own variables inside, the starter's
     paths at their /srv place, TMPDIR on disk in the job directory, HOME /srv, our marker set."""

@@ -63,12 +63,11 @@ def test_htcondor_mode_shows_what_the_starter_runs(ads, capsys):
     assert 0 == code
     assert "htcondor" == launch["mode"]
     assert "docker://almalinux:8" == launch["hook_sets"]["GS_ContainerImage"]
-    assert "--home {}:/srv".format(sandbox) == launch["hook_sets"]["GS_ContainerArgs"]
+    assert launch["hook_sets"]["GS_ContainerArgs"].startswith('"--home {}:/srv --bind '.format(sandbox))
     argv = launch["starter_argv"]
     assert ["/usr/bin/apptainer", "-s", "exec"] == argv[:3]
-    assert ["-C", "--home", sandbox + ":/srv", "docker://almalinux:8"] == argv[
-        argv.index("-C") : argv.index("-C") + 4
-    ]
+    assert ["-C", "--home", sandbox + ":/srv", "--bind"] == argv[argv.index("-C") : argv.index("-C") + 4]
+    assert "docker://almalinux:8" == argv[argv.index("-C") + 5]
     assert ["/srv/run.sh", "1"] == argv[-2:]
     main(_args(ads))
     assert "launch:        HTCondor mode" in capsys.readouterr().out

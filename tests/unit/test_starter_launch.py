@@ -18,7 +18,7 @@ from .plan_fixtures import EL9_REAL, JOB_ARGV, LAUNCHER, RUNTIME, SANDBOX, make_
 
 
 def test_request_splits_the_plan_between_the_starter_and_its_expressions():
-    """Binds go to the bind expression; --home and GPU/admin options to the extra arguments; what the
+    """--home, GPU/admin options and the binds go to the extra arguments in the plan's order; what the
     starter sets itself (-C or --contain --ipc --cleanenv, --pwd) is dropped; the launcher is kept."""
     launch = run_plan(machine={"AssignedGPUs": "CUDA0"}, settings={"opts": "--no-mount tmp"}, argv=JOB_ARGV)
     assert isinstance(launch, LaunchPlan)
@@ -26,15 +26,49 @@ def test_request_splits_the_plan_between_the_starter_and_its_expressions():
     request = starter_request(launch, len(JOB_ARGV))
 
     assert EL9_REAL == request.image
-    assert ["/etc/hosts", "/etc/localtime", "/cvmfs"] == request.binds[:3]
-    assert ["--home", SANDBOX + ":/srv", "--nv", "--no-mount", "tmp"] == request.extra
+    binds = launch.argv[launch.argv.index("--bind") + 1]
+    assert binds.startswith("/etc/hosts,/etc/localtime,/cvmfs")
+    assert ["--home", SANDBOX + ":/srv", "--nv", "--no-mount", "tmp", "--bind", binds] == request.extra
     assert ["--pwd", "/srv", "--contain", "--ipc", "--pid"] == request.dropped
     assert list(LAUNCHER) == request.launcher
     assert [
         ("GS_ContainerImage", EL9_REAL),
-        ("GS_ContainerBinds", ",".join(request.binds)),
-        ("GS_ContainerArgs", "--home {}:/srv --nv --no-mount tmp".format(SANDBOX)),
+        ("GS_ContainerArgs", '"--home {}:/srv --nv --no-mount tmp --bind {}"'.format(SANDBOX, binds)),
     ] == request_attributes(request)
+
+
+@pytest.mark.parametrize(
+    "directory",
+    ["/shared/a /opt/host-secret", "/shared/it's", '/shared/say "hi"', "/shared/tab\there"],
+)
+def test_the_starter_splits_the_extra_arguments_back_into_the_plans_words(directory):
+    """HTCondor splits SINGULARITY_EXTRA_ARGUMENTS as ArgList::AppendArgsV1RawOrV2Quoted does: the
+    double-quoted V2 form gives back every word, blanks and quotes included (a bind list given to the
+    starter's bind expression would be split at blanks: /opt/host-secret would be bound)."""
+    from glidein_singularity.condor_words import split_args
+
+    words = ["--home", SANDBOX + ":/srv", "--bind", "/etc/hosts," + directory]
+    request = starter_request(_launch_with(words), len(JOB_ARGV))
+    value = dict(request_attributes(request))["GS_ContainerArgs"]
+
+    assert value.startswith('"')
+    assert value.endswith('"')
+    assert words == split_args(value[1:-1].replace('""', '"'))
+
+
+def _launch_with(options):
+    """A container plan whose options are ``options`` (the shape starter_request reads)."""
+    launch = run_plan(argv=JOB_ARGV)
+    argv = list(launch.argv)
+    image_at = argv.index(EL9_REAL)
+    return launch._replace(argv=(argv[0], "exec", *options, *argv[image_at:]))
+
+
+def test_the_knobs_keep_the_job_out_of_the_starters_binds():
+    """The starter's bind expression is the empty string: no job's SingularityBind, no list to split."""
+    knobs = dict(starter_knobs(RUNTIME, True))
+    assert '""' == knobs["SINGULARITY_BIND_EXPR"]
+    assert "TARGET.GS_ContainerArgs" == knobs["SINGULARITY_EXTRA_ARGUMENTS"]
 
 
 def test_request_refuses_a_plan_of_another_shape():
@@ -163,7 +197,7 @@ def test_wrapper_mode_sshd_only_says_why():
 
 def test_native_argv_starts_a_shared_filesystem_job_in_its_own_directory():
     """The starter says --pwd /srv; the plan of a job in its shared-file-system Iwd says that directory
-    (bound at the same path through the bind expression): the plan's wins."""
+    (bound at the same path by the plan's --bind, in the extra arguments): the plan's wins."""
     iwd = "/shared/user/run1"
     launch = run_plan(
         settings={"shared_fs_roots": "/shared"},
@@ -178,7 +212,7 @@ def test_native_argv_starts_a_shared_filesystem_job_in_its_own_directory():
 
     argv = native_argv(starter, RUNTIME, request)
 
-    assert iwd in request.binds
+    assert iwd in request.extra[request.extra.index("--bind") + 1].split(",")
     assert [*starter[:5], "--pwd", iwd, *starter[7:]] == [a for a in argv if a not in LAUNCHER]
 
 

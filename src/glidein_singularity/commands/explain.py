@@ -41,6 +41,7 @@ from ..errors import AdError
 from ..inputs import for_explain, make_probe, read_glidein_config, wrapper_ad
 from ..node import starter_launch
 from ..plan import LaunchPlan, Refusal
+from ..settings import literal_text
 from ._explain_pool import JOB_ID
 
 __all__ = ["FORMATS", "SANDBOX", "add_arguments", "launch_to_dict", "plan_to_dict", "run"]
@@ -157,17 +158,17 @@ def launch_to_dict(
     if isinstance(result, LaunchPlan) and result.use_container:
         request = starter_launch.starter_request(result, argc)
         data["hook_sets"] = dict(starter_launch.request_attributes(request))
-        pid = machine_ad.get("GS_PID_NAMESPACES", True) is not False
-        containment = ["-C"] if pid else ["--contain", "--ipc", "--cleanenv"]
-        binds = [arg for bind in request.binds for arg in ("-B", bind)]
-        starter = [
+        gpus = literal_text(machine_ad.get("AssignedGPUs")) or ""
+        starter = starter_launch.starter_command(
             result.argv[0],
-            *("-s", "exec", "-S", "/tmp", "-S", "/var/tmp", "-W", sandbox, "--pwd", "/srv"),
-            *("-B", sandbox + ":/srv", *binds, "--home", sandbox, *containment),
-            *request.extra,
-            request.image,
-            *result.argv[len(result.argv) - argc :],
-        ]
+            sandbox,
+            request,
+            result.argv[len(result.argv) - argc :],
+            pid_namespaces=machine_ad.get("GS_PID_NAMESPACES", True) is not False,
+            gpus=bool(gpus),
+            opencl=os.path.isdir(starter_launch.OPENCL_VENDORS),  # as the node running explain has it
+            iwd=request.pwd if request.pwd not in (None, "/srv") else None,
+        )
         # what the wrapper execs: the starter's command with our launcher and the plan's --pwd
         data["starter_argv"] = starter_launch.native_argv(starter, result.argv[0], request)
     return data

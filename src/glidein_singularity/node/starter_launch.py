@@ -4,10 +4,14 @@ With ``GLIDEIN_SINGULARITY_USE_HTCONDOR=True`` (GlideinWMS PR #677's name) the s
 starter's own ``SINGULARITY_*`` configuration (``starter_knobs``) and advertises ``GS_USE_HTCONDOR``.
 Then, per job, with one ``plan()``:
 
-- the prepare-job hook publishes the plan's image, binds and extra options in the starter's copy of the
-  job ad (``request_attributes``), which ``SINGULARITY_IMAGE_EXPR``, ``SINGULARITY_BIND_EXPR`` and
+- the prepare-job hook publishes the plan's image and its options (binds included) in the starter's copy
+  of the job ad (``request_attributes``), which ``SINGULARITY_IMAGE_EXPR`` and
   ``SINGULARITY_EXTRA_ARGUMENTS`` read (HTCondor 23.9: the hook's ``Attr = value`` lines update that
-  copy; ``SINGULARITY_JOB`` is true only when the hook published an image);
+  copy; ``SINGULARITY_JOB`` is true only when the hook published an image). The options travel as one
+  double-quoted V2 argument string, which the starter splits exactly back into the plan's words;
+  ``SINGULARITY_BIND_EXPR`` is the empty string, because the starter splits a bind list at commas *and
+  blanks* (a job directory ``/shared/a /opt/x`` would bind the host's ``/opt/x``) and would otherwise
+  read the job's own ``SingularityBind``;
 - the job wrapper then gets the starter's command line ``<runtime> -s exec ... <image> <job argv>``:
   it never wraps a second container (``native_argv``). It inserts our launcher after the image (23.9
   has no ``SINGULARITY_USE_LAUNCHER``: a runtime that dies before the payload would otherwise end as
@@ -22,6 +26,7 @@ forced command that prints why and names the mode that supports it (``refusing_s
 
 import os
 
+from ..condor_words import v2_quoted
 from ..grammar import truth
 
 TYPE_CHECKING = False
@@ -33,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ARGS_ATTR",
-    "BINDS_ATTR",
     "IMAGE_ATTR",
     "MODE_ATTR",
     "SSH_REFUSAL",
@@ -45,6 +49,7 @@ __all__ = [
     "refusing_sshd_argv",
     "request_attributes",
     "runtime_environment",
+    "starter_command",
     "starter_knobs",
     "starter_request",
 ]
@@ -55,11 +60,12 @@ SWITCH = "GLIDEIN_SINGULARITY_USE_HTCONDOR"
 MODE_ATTR = "GS_USE_HTCONDOR"
 #: Job ad attributes the prepare-job hook sets in the starter's copy of the job ad.
 IMAGE_ATTR = "GS_ContainerImage"
-BINDS_ATTR = "GS_ContainerBinds"
 ARGS_ATTR = "GS_ContainerArgs"
-#: Plan options the starter sets itself (``-C``, or ``--contain --ipc --cleanenv``; ``--pwd``, ``-B``).
+#: Plan options the starter sets itself (``-C``, or ``--contain --ipc --cleanenv``; ``--pwd``).
 _STARTER_FLAGS = ("--contain", "--ipc", "--pid", "--cleanenv")
 _STARTER_VALUED = ("--pwd",)
+#: Plan options with a value that stay (the value is never mistaken for an option).
+_VALUED = ("--home", "--bind")
 #: What a condor_ssh_to_job user sees in wrapper mode.
 SSH_REFUSAL = (
     "glidein-singularity: condor_ssh_to_job cannot enter the container of this job in wrapper mode "
@@ -84,7 +90,8 @@ def starter_knobs(runtime: str, pid_namespaces: bool) -> "List[Tuple[str, str]]"
         ("SINGULARITY", runtime),
         ("SINGULARITY_JOB", "(TARGET.{} isnt undefined)".format(IMAGE_ATTR)),
         ("SINGULARITY_IMAGE_EXPR", "TARGET.{}".format(IMAGE_ATTR)),
-        ("SINGULARITY_BIND_EXPR", "TARGET.{}".format(BINDS_ATTR)),
+        # no bind list: ours is in the extra arguments (see the module docstring)
+        ("SINGULARITY_BIND_EXPR", '""'),
         ("SINGULARITY_EXTRA_ARGUMENTS", "TARGET.{}".format(ARGS_ATTR)),
         ("SINGULARITY_TARGET_DIR", "/srv"),
         ("SINGULARITY_USE_PID_NAMESPACES", "true" if pid_namespaces else "false"),
@@ -94,21 +101,19 @@ def starter_knobs(runtime: str, pid_namespaces: bool) -> "List[Tuple[str, str]]"
 
 
 class StarterRequest:
-    """What the starter must run for a container plan: image, binds, extra options, our launcher."""
+    """What the starter must run for a container plan: image, extra options, our launcher."""
 
-    __slots__ = ("binds", "dropped", "extra", "image", "launcher", "pwd")
+    __slots__ = ("dropped", "extra", "image", "launcher", "pwd")
 
     def __init__(
         self,
         image: str,
-        binds: "List[str]",
         extra: "List[str]",
         launcher: "List[str]",
         dropped: "List[str]",
         pwd: "Optional[str]" = None,
     ) -> None:
         self.image = image
-        self.binds = binds
         self.extra = extra
         self.launcher = launcher
         self.dropped = dropped
@@ -120,9 +125,9 @@ def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
     """Split a container plan made for ``argv_len`` job arguments into what the starter is told.
 
     The plan's argv is ``runtime exec <options> image [launcher] <job argv>``. Options the starter sets
-    itself are dropped (``dropped`` says which, for ``explain``); ``--bind`` goes to the bind expression;
-    the rest (``--home <sandbox>:/srv``, GPU flags, ``GLIDEIN_SINGULARITY_OPTS``) become extra arguments.
-    Raises ValueError when the plan does not have that shape.
+    itself are dropped (``dropped`` says which, for ``explain``); the rest (``--home <sandbox>:/srv``,
+    GPU flags, ``GLIDEIN_SINGULARITY_OPTS``, ``--bind <list>``) become extra arguments, in the plan's
+    order. Raises ValueError when the plan does not have that shape.
     """
     argv = list(launch.argv)
     launcher_len = 0
@@ -133,22 +138,18 @@ def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
         msg = "the plan's command line has no image at the expected place: {!r}".format(argv)
         raise ValueError(msg)
     options = argv[2:index]
-    binds: List[str] = []
     extra: List[str] = []
     dropped: List[str] = []
     pwd: Optional[str] = None
     position = 0
     while position < len(options):
         option = options[position]
-        if option == "--bind" and position + 1 < len(options):
-            binds.extend(item for item in options[position + 1].split(",") if item)
-            position += 2
-        elif option in _STARTER_VALUED and position + 1 < len(options):
+        if option in _STARTER_VALUED and position + 1 < len(options):
             dropped.extend(options[position : position + 2])
             if option == "--pwd":
                 pwd = options[position + 1]
             position += 2
-        elif option == "--home" and position + 1 < len(options):
+        elif option in _VALUED and position + 1 < len(options):
             extra.extend(options[position : position + 2])
             position += 2
         elif option in _STARTER_FLAGS:
@@ -158,16 +159,59 @@ def starter_request(launch: "LaunchPlan", argv_len: int) -> StarterRequest:
             extra.append(option)
             position += 1
     launcher = argv[index + 1 : index + 1 + launcher_len]
-    return StarterRequest(str(launch.image), binds, extra, launcher, dropped, pwd)
+    return StarterRequest(str(launch.image), extra, launcher, dropped, pwd)
 
 
 def request_attributes(request: StarterRequest) -> "List[Tuple[str, object]]":
-    """The prepare-job hook's lines for the starter's job ad."""
-    return [
-        (IMAGE_ATTR, request.image),
-        (BINDS_ATTR, ",".join(request.binds)),
-        (ARGS_ATTR, " ".join(request.extra)),
-    ]
+    """The prepare-job hook's lines for the starter's job ad: the image, and the extra options as the
+    double-quoted V2 string the starter splits back into exactly these words."""
+    return [(IMAGE_ATTR, request.image), (ARGS_ATTR, v2_quoted(request.extra))]
+
+
+#: Where HTCondor 23.9 binds OpenCL drivers when the slot has GPUs (if the node has the directory).
+OPENCL_VENDORS = "/etc/OpenCL/vendors"
+#: HTCondor's default MOUNT_UNDER_SCRATCH (each becomes ``-S <dir>``).
+MOUNT_UNDER_SCRATCH = ("/tmp", "/var/tmp")
+
+
+def starter_command(
+    runtime: str,
+    sandbox: str,
+    request: StarterRequest,
+    job_argv: "Sequence[str]",
+    pid_namespaces: bool,
+    gpus: bool,
+    opencl: bool,
+    iwd: "Optional[str]" = None,
+    scratch: "Sequence[str]" = MOUNT_UNDER_SCRATCH,
+) -> "List[str]":
+    """The command HTCondor 23.9's starter builds from ``starter_knobs`` and the hook's attributes
+    (``Singularity::setup``, in its order): ``-s exec``, ``-S`` for each scratch mount, the job's own
+    directory when it is not the sandbox, ``-W``, ``--pwd /srv`` (sandbox jobs), the sandbox at /srv,
+    ``--nv`` and the OpenCL drivers when the slot has GPUs (``gpus``: ``AssignedGPUs`` is set;
+    ``opencl``: the node has ``OPENCL_VENDORS``), ``--home`` (sandbox jobs), the containment options,
+    our extra options, the image and the job's command."""
+    in_sandbox = iwd is None or iwd == sandbox
+    command = [runtime, "-s", "exec"]
+    for directory in scratch:
+        command += ["-S", directory]
+    if not in_sandbox:
+        command += ["-B", str(iwd)]
+    command += ["-W", sandbox]
+    if in_sandbox:
+        command += ["--pwd", "/srv"]
+    command += ["-B", sandbox + ":/srv"]
+    if gpus:
+        command.append("--nv")
+        if opencl:
+            command += ["-B", OPENCL_VENDORS]
+    if in_sandbox:
+        command += ["--home", sandbox]
+    command += ["-C"] if pid_namespaces else ["--contain", "--ipc", "--cleanenv"]
+    image = request.image
+    if not in_sandbox and not image.startswith("/"):
+        image = str(iwd) + "/" + image
+    return [*command, *request.extra, image, *job_argv]
 
 
 def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterRequest) -> "List[str]":
@@ -175,7 +219,7 @@ def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterReq
     container the plan asked for (then the job must not run: it would run in another container or none).
 
     The starter starts every job in ``SINGULARITY_TARGET_DIR`` (``--pwd /srv``); a shared-file-system
-    job's plan starts it in its own directory (bound at the same path by the bind expression), so the
+    job's plan starts it in its own directory (bound at the same path by the plan's --bind), so the
     plan's ``--pwd`` replaces the starter's.
     """
     argv = list(starter_argv)
