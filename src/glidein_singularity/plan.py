@@ -11,7 +11,8 @@ Decisions, in order (reference: GlideinWMS ``singularity_lib.sh``; differences a
 2. Already inside a container (``APPTAINER_CONTAINER``, ``SINGULARITY_CONTAINER`` or our marker
    ``GS_IN_CONTAINER`` in the environment, *unless the job set it itself*) -> run bare, never wrap twice;
    a job that names an image is refused instead (*never run bare*).
-3. ``HAS_SINGULARITY`` not true or no ``SINGULARITY_PATH`` -> bare; a job naming an image is refused*.
+3. ``HAS_SINGULARITY`` not true or no ``SINGULARITY_PATH`` -> bare; a job naming an image, or any job on a
+   ``REQUIRED`` slot, is refused* (requeued).
 4. Image: ``+SingularityImage``, else ``REQUIRED_OS`` x ``GLIDEIN_REQUIRED_OS`` in the job's order* looked
    up in ``SINGULARITY_IMAGES_DICT``, else the default keys. ``SINGULARITY_IMAGE_RESTRICTIONS`` apply to
    every image*, also after symlinks are resolved*; a CVMFS directory image is pinned to its real path.
@@ -413,6 +414,11 @@ def plan(
         if job_image is not None:
             message = 'this slot cannot run container images ({}) but the job names the image "{}"'
             return Refusal(message.format(why, job_image), tuple(reasons), True)
+        if status == "REQUIRED":
+            # The health probe turns HAS_SINGULARITY false on a REQUIRED slot whose runtime broke; START
+            # keeps jobs off it, but one matched a moment before may still arrive: it never runs bare.
+            message = "containers are required on this slot (GWMS_SINGULARITY_STATUS is REQUIRED) but {}"
+            return Refusal(message.format(why), tuple(reasons), True)
         reasons.append("{}: running the job without a container".format(why))
         return _bare(argv, reasons)
 

@@ -206,7 +206,7 @@ def test_image_choice(job, machine, settings, filesystem, image):
         ),
         pytest.param(
             {"SingularityImage": SIF},
-            {"HAS_SINGULARITY": None},
+            {"HAS_SINGULARITY": None, "GWMS_SINGULARITY_STATUS": "OPTIONAL"},
             {},
             {},
             "this slot cannot run container images (HAS_SINGULARITY is absent) but the job names the image "
@@ -427,28 +427,28 @@ def test_inside_container_is_a_filesystem_fact():
     [
         pytest.param(
             {},
-            {"HAS_SINGULARITY": False},
+            {"HAS_SINGULARITY": False, "GWMS_SINGULARITY_STATUS": "PREFERRED"},
             {},
             "HAS_SINGULARITY is False: running the job without a container",
             id="has-singularity-false",
         ),
         pytest.param(
             {},
-            {"HAS_SINGULARITY": None},
+            {"HAS_SINGULARITY": None, "GWMS_SINGULARITY_STATUS": "OPTIONAL"},
             {},
             "HAS_SINGULARITY is absent: running the job without a container",
             id="has-singularity-absent",
         ),
         pytest.param(
             {},
-            {"HAS_SINGULARITY": "no"},
+            {"HAS_SINGULARITY": "no", "GWMS_SINGULARITY_STATUS": None},
             {},
             "HAS_SINGULARITY is 'no': running the job without a container",
             id="has-singularity-text-false",
         ),
         pytest.param(
             {},
-            {"SINGULARITY_PATH": None},
+            {"SINGULARITY_PATH": None, "GWMS_SINGULARITY_STATUS": "PREFERRED"},
             {},
             "SINGULARITY_PATH is empty: running the job without a container",
             id="no-path",
@@ -483,6 +483,25 @@ def test_bare_plans(job, machine, environ, reason):
         result.env_unset,
     )
     assert reason == result.reasons[-1]
+
+
+@pytest.mark.parametrize(
+    ("machine", "why"),
+    [
+        ({"HAS_SINGULARITY": False}, "HAS_SINGULARITY is False"),
+        ({"HAS_SINGULARITY": None}, "HAS_SINGULARITY is absent"),
+        ({"SINGULARITY_PATH": None}, "SINGULARITY_PATH is empty"),
+    ],
+)
+def test_required_slot_never_runs_a_job_bare(machine, why):
+    """On a REQUIRED slot whose runtime is gone (the health probe turned HAS_SINGULARITY false after the
+    match), a job that names no image is requeued, never run on the host."""
+    result = run_plan({}, machine)
+    assert isinstance(result, Refusal), result
+    assert (True, False) == (result.requeue, result.job_caused)
+    assert "containers are required on this slot (GWMS_SINGULARITY_STATUS is REQUIRED) but " + why == (
+        result.message
+    )
 
 
 def test_job_set_inside_marker_is_ignored():

@@ -895,7 +895,20 @@ case("ads-empty-machine-ad", bare(), machine="")
 case("ads-garbage-job-ad", container(), job='\x00\udcff garbage {{{ \n = = =\n"\n')
 case("ads-garbage-machine-ad", bare(), machine='HAS_SINGULARITY\n= true\n"SINGULARITY_PATH" = 1\n')
 case("ads-binary-machine-ad", bare(), machine="\udcff\udcfe\x00\x01" * 100)
-case("ads-duplicate-last-wins", bare(), machine_extra="HAS_SINGULARITY = false\n")
+case(
+    "ads-duplicate-last-wins",
+    refusal(
+        "containers are required on this slot (GWMS_SINGULARITY_STATUS is REQUIRED) but HAS_SINGULARITY is "
+        "False",
+        True,
+    ),
+    machine_extra="HAS_SINGULARITY = false\n",
+)
+case(
+    "ads-duplicate-last-wins-preferred",
+    bare(),
+    machine_extra='HAS_SINGULARITY = false\nGWMS_SINGULARITY_STATUS = "PREFERRED"\n',
+)
 case(
     "ads-duplicate-last-wins-true",
     container(),
@@ -908,7 +921,11 @@ case(
 )
 case(
     "ads-has-singularity-expression",
-    bare(),
+    refusal(
+        "containers are required on this slot (GWMS_SINGULARITY_STATUS is REQUIRED) but HAS_SINGULARITY is "
+        "the expression TotalCpus > 0",
+        True,
+    ),
     machine=MACHINE.replace("HAS_SINGULARITY = true", "HAS_SINGULARITY = TotalCpus > 0"),
 )
 case(
@@ -916,7 +933,14 @@ case(
     refusal("SINGULARITY_PATH 'apptainer' is not an absolute path", True),
     machine_extra='SINGULARITY_PATH = "apptainer"\n',
 )
-case("ads-runtime-unterminated", bare(), machine_extra='SINGULARITY_PATH = "/usr/bin/apptainer\n-B"\n')
+case(
+    "ads-runtime-unterminated",
+    refusal(
+        "containers are required on this slot (GWMS_SINGULARITY_STATUS is REQUIRED) but SINGULARITY_PATH is empty",
+        True,
+    ),
+    machine_extra='SINGULARITY_PATH = "/usr/bin/apptainer\n-B"\n',
+)
 case("ads-huge-job-ad", container(), pad={"attributes": 3000, "bytes": 1000})
 case("ads-huge-attribute", container(), pad={"attributes": 1, "bytes": 4 * 1024 * 1024})
 case(
