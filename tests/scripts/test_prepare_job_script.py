@@ -69,9 +69,13 @@ def hook(node: Path, job_ad: str, environ: dict[str, str] | None = None) -> dict
     return {name: ad[name] for name in ad}
 
 
+#: What the hook sets for every job: the flags that alone would make the starter launch a container.
+NO_WANTS = {"WantSIF": False, "WantSandboxImage": False, "WantDockerImage": False}
+
+
 def test_plain_job_needs_no_update(node):
-    """A job with nothing to move and nothing to refuse: an empty update."""
-    assert {} == hook(node, 'Environment = "A=1"\n')
+    """A job with nothing to move and nothing to refuse: only the container flags, off."""
+    assert NO_WANTS == hook(node, 'Environment = "A=1"\n')
 
 
 def test_loader_and_shell_variables_are_moved(node):
@@ -140,7 +144,7 @@ def test_node_problem_is_left_to_the_wrapper(node):
     (node / "cvmfs" / "repo" / "img" / "etc" / "hosts").unlink()
     (node / "cvmfs" / "repo" / "img" / "etc").rmdir()
     (node / "cvmfs" / "repo" / "img").rmdir()
-    assert {} == hook(node, "")
+    assert NO_WANTS == hook(node, "")
 
 
 def test_our_failure_never_holds(node):
@@ -169,3 +173,36 @@ def test_our_failure_with_a_nan_failure_sleep_still_answers(node):
     )
     update = hook(node, "", {"_CONDOR_MACHINE_AD": str(node / "nowhere.ad")})
     assert 300 == update["HookStatusCode"]
+
+
+def _htcondor_mode(node: Path) -> None:
+    machine = node / "execute" / "dir_1" / ".machine.ad"
+    machine.write_text(machine.read_text() + "GS_USE_HTCONDOR = true\n")
+    starter_wrote(machine)
+
+
+#: A job that names the starter's inputs itself, hoping no hook overwrites them.
+SELF_SET = 'GS_ContainerImage = "/evil"\nGS_ContainerArgs = "\\"-B /:/host\\""\n'
+
+
+def test_htcondor_mode_publishes_the_plans_container_over_the_jobs_own(node):
+    """In HTCondor mode the starter's image and options are the plan's, whatever the job set."""
+    _htcondor_mode(node)
+    update = hook(node, SELF_SET)
+    assert str(node / "cvmfs" / "repo" / "img") == update["GS_ContainerImage"]
+    assert str(update["GS_ContainerArgs"]).startswith('"--home ')
+    assert "/:/host" not in str(update["GS_ContainerArgs"])
+
+
+def test_htcondor_mode_without_a_planned_container_undoes_the_jobs_own(node):
+    """A node problem leaves the job to the wrapper, and the starter launches no container: the job's own
+    GS_ContainerImage/GS_ContainerArgs are set to undefined (SINGULARITY_JOB is then false)."""
+    from glidein_singularity.classad import UNDEFINED
+
+    _htcondor_mode(node)
+    (node / "cvmfs" / "repo" / "img" / "etc" / "hosts").unlink()
+    (node / "cvmfs" / "repo" / "img" / "etc").rmdir()
+    (node / "cvmfs" / "repo" / "img").rmdir()
+    update = hook(node, SELF_SET)
+    assert (UNDEFINED, UNDEFINED) == (update["GS_ContainerImage"], update["GS_ContainerArgs"])
+    assert "HookStatusCode" not in update

@@ -1,5 +1,7 @@
 """HTCondor launch mode: what the starter is told from the plan, and what the wrapper makes of its command."""
 
+import re
+
 import pytest
 
 from glidein_singularity.node.starter_launch import (
@@ -84,7 +86,7 @@ def test_native_argv_inserts_our_launcher_after_the_image_only():
     starter = [RUNTIME, "-s", "exec", "-S", "/tmp", "-W", SANDBOX, "--pwd", "/srv", "-B", SANDBOX + ":/srv"]
     starter += ["--home", SANDBOX, "-C", *request.extra, EL9_REAL, "/srv/job.sh", "--flag", EL9_REAL]
 
-    argv = native_argv(starter, RUNTIME, request)
+    argv = native_argv(starter, RUNTIME, request, SANDBOX, _same)
 
     assert (
         starter[: starter.index(EL9_REAL) + 1] + list(LAUNCHER) + ["/srv/job.sh", "--flag", EL9_REAL] == argv
@@ -104,7 +106,54 @@ def test_native_argv_refuses_what_the_plan_did_not_ask_for(starter, why):
     request = starter_request(run_plan(argv=JOB_ARGV), len(JOB_ARGV))
 
     with pytest.raises(ValueError, match=why):
-        native_argv(starter, RUNTIME, request)
+        native_argv(starter, RUNTIME, request, SANDBOX, _same)
+
+
+def _same(path):
+    """A realpath for paths that are already real (the unit tests' file system has no links)."""
+    return path
+
+
+def _starter(request, *head):
+    """23.9's command for the plan with ``head`` as the starter's own options."""
+    return [RUNTIME, "-s", "exec", *head, *request.extra, EL9_REAL, "/srv/job.sh"]
+
+
+@pytest.mark.parametrize(
+    ("head", "word"),
+    [
+        pytest.param(["-B", "/:/host"], "-B '/:/host'", id="a job's own extra argument"),
+        pytest.param(["--writable-tmpfs"], "'--writable-tmpfs'", id="an unknown flag"),
+        pytest.param(
+            ["-B", "/shared/u/a,/opt/secret"], "-B '/shared/u/a,/opt/secret'", id="iwd with a comma"
+        ),
+        pytest.param(["-B", "/opt/secret"], "-B '/opt/secret'", id="a directory outside the job's"),
+        pytest.param(["-W", "/elsewhere"], "-W '/elsewhere'", id="another work dir"),
+        pytest.param(["--home", "/root"], "--home '/root'", id="another home"),
+        pytest.param(["-S", "/tmp,/etc"], "-S '/tmp,/etc'", id="a scratch mount list"),
+    ],
+)
+def test_native_argv_refuses_a_starter_word_the_plan_does_not_explain(head, word):
+    """Before our options the starter may only write what Singularity::setup writes for this job: a job
+    that set GS_ContainerArgs itself where no hook ran, or a job directory that Apptainer would split
+    into a second bind, never reaches the runtime."""
+    request = starter_request(run_plan(argv=JOB_ARGV), len(JOB_ARGV))
+    starter = _starter(request, "-W", SANDBOX, "--pwd", "/srv", "-B", SANDBOX + ":/srv", *head, "-C")
+
+    with pytest.raises(ValueError, match="has " + re.escape(word) + ", which the plan does not explain"):
+        native_argv(starter, RUNTIME, request, SANDBOX, _same)
+
+
+def test_native_argv_accepts_every_word_23_9_writes():
+    """Scratch mounts, the sandbox, --nv and the OpenCL drivers (a slot with GPUs), the job's directory
+    inside the sandbox (RemoteIwd), and either containment form."""
+    request = starter_request(run_plan(argv=JOB_ARGV), len(JOB_ARGV))
+    for head in (
+        ["-S", "/tmp", "-S", "/var/tmp", "-W", SANDBOX, "--pwd", "/srv", "-B", SANDBOX + ":/srv"],
+        ["--nv", "-B", "/etc/OpenCL/vendors", "--home", SANDBOX, "-C"],
+        ["-B", SANDBOX + "/sub", "-W", SANDBOX, "-B", SANDBOX + ":/srv", "--contain", "--ipc", "--cleanenv"],
+    ):
+        assert EL9_REAL in native_argv(_starter(request, *head), RUNTIME, request, SANDBOX, _same)
 
 
 def test_runtime_environment_keeps_the_job_from_configuring_the_runtime():
@@ -210,7 +259,7 @@ def test_native_argv_starts_a_shared_filesystem_job_in_its_own_directory():
     starter = [RUNTIME, "-s", "exec", "-W", SANDBOX, "--pwd", "/srv", "-B", SANDBOX + ":/srv"]
     starter += ["-C", *request.extra, EL9_REAL, "/srv/job.sh", "--flag", "x"]
 
-    argv = native_argv(starter, RUNTIME, request)
+    argv = native_argv(starter, RUNTIME, request, SANDBOX, _same)
 
     assert iwd in request.extra[request.extra.index("--bind") + 1].split(",")
     assert [*starter[:5], "--pwd", iwd, *starter[7:]] == [a for a in argv if a not in LAUNCHER]
@@ -258,3 +307,26 @@ def test_a_shared_filesystem_directory_is_bound_even_where_the_image_lacks_it():
     binds = launch.argv[launch.argv.index("--bind") + 1].split(",")
     assert iwd in binds
     assert ["--pwd", iwd] == list(launch.argv[4:6])
+
+
+def test_the_wrapper_never_execs_a_container_its_plan_does_not_run():
+    """HTCondor mode, a plan without a container (PREFERRED, the job asked for none, SingularityAutoLoad
+    false): if the starter launched the runtime anyway (the job's own GS_ContainerImage where no hook ran),
+    the wrapper refuses; the job's own command passes as it is."""
+    from glidein_singularity.inputs import assemble, starter_environment
+    from glidein_singularity.node.wrapper import _starter_launch
+
+    from .plan_fixtures import ERROR_FILE, FILESYSTEM, MACHINE, make_probe
+
+    job = {"SingularityAutoLoad": False}
+    job_ad = make_ad(job)
+    machine_ad = make_ad({**MACHINE, "GS_USE_HTCONDOR": True, "GWMS_SINGULARITY_STATUS": "PREFERRED"})
+    env = starter_environment(job_ad, {"PATH": "/usr/bin:/bin"}, SANDBOX, ERROR_FILE)
+    inputs = assemble(job_ad, machine_ad, True, env, JOB_ARGV, SANDBOX, make_probe(FILESYSTEM), None, {})
+    bare = inputs.plan()
+    assert isinstance(bare, LaunchPlan)
+    assert not bare.use_container
+
+    assert bare == _starter_launch(inputs, bare, list(JOB_ARGV))
+    with pytest.raises(ValueError, match="for a job our plan runs without a container"):
+        _starter_launch(inputs, bare, [RUNTIME, "-s", "exec", "-B", "/:/host", "/evil", *JOB_ARGV])

@@ -170,7 +170,7 @@ def launch_to_dict(
             iwd=request.pwd if request.pwd not in (None, "/srv") else None,
         )
         # what the wrapper execs: the starter's command with our launcher and the plan's --pwd
-        data["starter_argv"] = starter_launch.native_argv(starter, result.argv[0], request)
+        data["starter_argv"] = starter_launch.native_argv(starter, result.argv[0], request, sandbox)
     return data
 
 

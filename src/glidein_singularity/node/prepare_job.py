@@ -19,9 +19,11 @@ It does three things, all from the same inputs and the same ``plan()`` the wrapp
    read alike, a shared-file-system job where none is allowed...) holds the job at once:
    ``HookStatusCode = 190`` with the plan's message (HTCondor's hold code 19, subcode 190). A node
    problem is left to the wrapper, which requeues the job and counts it against the node.
-3. In HTCondor launch mode (``GS_USE_HTCONDOR`` in the node's facts) it publishes the plan's image, binds
-   and extra options for the starter's ``SINGULARITY_*`` expressions (``starter_launch``); a job whose
-   plan runs no container gets none of them, so the starter starts it as is.
+3. In HTCondor launch mode (``GS_USE_HTCONDOR`` in the node's facts) it publishes the plan's image and
+   options for the starter's ``SINGULARITY_*`` expressions (``starter_launch``); for a job whose plan runs
+   no container (or is refused) it sets both to undefined, so the starter starts it as is whatever the
+   job put under those names. ``WantSIF``/``WantSandboxImage``/``WantDockerImage``, which alone make the
+   starter launch a container, are false for every job.
 
 Our own failure (an exception here) never holds a job: it reports ``HookStatusCode = 300`` (the job goes
 back to Idle) after ``FAILURE_SLEEP`` seconds (less when glidein_config's ``GS_WRAPPER_FAILURE_SLEEP``
@@ -96,13 +98,16 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
             ("HookStatusCode", HOLD_STATUS),
             ("HookStatusMessage", "glidein-singularity: " + result.message),
         ]
-    if isinstance(result, LaunchPlan) and result.use_container:
-        from .starter_launch import htcondor_mode, request_attributes, starter_request
+    from .starter_launch import ARGS_ATTR, IMAGE_ATTR, htcondor_mode, request_attributes, starter_request
 
-        if htcondor_mode(inputs.machine_ad):  # the starter launches the container this plan describes
+    if htcondor_mode(inputs.machine_ad):
+        if isinstance(result, LaunchPlan) and result.use_container:
+            # the starter launches the container this plan describes
             updates.extend(request_attributes(starter_request(result, len(inputs.argv))))
-    if wants_container(job_ad):
-        updates.extend(CONTAINER_HIDDEN)
+        else:
+            # no container from the starter: whatever the job itself set under these names is undone
+            updates.extend(((IMAGE_ATTR, None), (ARGS_ATTR, None)))
+    updates.extend(CONTAINER_HIDDEN if wants_container(job_ad) else WANTS_HIDDEN)
     return updates
 
 
@@ -116,6 +121,9 @@ CONTAINER_HIDDEN = (
     ("WantSandboxImage", False),
     ("WantDockerImage", False),
 )
+#: For every other job: the flags that alone make HTCondor's starter launch a container
+#: (``Singularity::job_enabled``), whoever set them.
+WANTS_HIDDEN = CONTAINER_HIDDEN[2:]
 
 
 def wants_container(job_ad: "Ad") -> bool:

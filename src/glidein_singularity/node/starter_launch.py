@@ -31,7 +31,7 @@ from ..grammar import truth
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+    from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
     from ..classad import Ad
     from ..plan import LaunchPlan
@@ -214,13 +214,23 @@ def starter_command(
     return [*command, *request.extra, image, *job_argv]
 
 
-def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterRequest) -> "List[str]":
+def native_argv(
+    starter_argv: "Sequence[str]",
+    runtime: str,
+    request: StarterRequest,
+    sandbox: str,
+    realpath: "Callable[[str], str]" = os.path.realpath,
+) -> "List[str]":
     """The starter's command line with our launcher after the image; ValueError if it is not the
     container the plan asked for (then the job must not run: it would run in another container or none).
 
     The starter starts every job in ``SINGULARITY_TARGET_DIR`` (``--pwd /srv``); a shared-file-system
     job's plan starts it in its own directory (bound at the same path by the plan's --bind), so the
     plan's ``--pwd`` replaces the starter's.
+
+    Every word the starter put before our options must be one 23.9 writes for this job
+    (``_check_head``): a word that came from anywhere else (the job's own ``GS_ContainerArgs`` where no
+    hook ran, a job directory with a comma that Apptainer would split into a second bind) refuses.
     """
     argv = list(starter_argv)
     if not argv or argv[0] != runtime or "exec" not in argv[1:3]:
@@ -231,6 +241,7 @@ def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterReq
     width = len(request.extra)
     for index in range(2, len(argv)):
         if argv[index] == request.image and argv[index - width : index] == request.extra:
+            _check_head(argv[: index - width], sandbox, request.pwd, realpath)
             head = argv[:index]
             if request.pwd is not None:
                 where = [at for at in range(2, index - width - 1) if head[at] == "--pwd"]
@@ -243,6 +254,56 @@ def native_argv(starter_argv: "Sequence[str]", runtime: str, request: StarterReq
         request.image, " ".join(request.extra)
     )
     raise ValueError(msg)
+
+
+#: The runtime's verbosity words (``SINGULARITY_VERBOSITY``, ``-s`` by default) before ``exec``.
+_VERBOSITY = ("-s", "--silent", "-q", "--quiet", "-v", "--verbose", "-d", "--debug")
+#: Flags 23.9's starter writes: containment, and ``--nv`` for a slot with GPUs.
+_HEAD_FLAGS = ("-C", "--contain", "--ipc", "--cleanenv", "--nv")
+
+
+def _check_head(
+    head: "Sequence[str]", sandbox: str, workdir: "Optional[str]", realpath: "Callable[[str], str]"
+) -> None:
+    """ValueError unless ``head`` (runtime, verbosity, ``exec``, options) holds only what
+    ``Singularity::setup`` writes for a job in ``sandbox``: ``-S`` scratch mounts, ``-W`` and ``--home``
+    the sandbox, ``--pwd`` (replaced by the plan's), ``-B`` the sandbox at /srv, the OpenCL drivers, or
+    the job's own directory (no comma or colon, and the plan's working directory or inside the sandbox),
+    and the flags of ``_HEAD_FLAGS``."""
+    words = list(head[1:])
+    while words and words[0] in _VERBOSITY:
+        words.pop(0)
+    if not words or words.pop(0) != "exec":
+        msg = "the starter's command is not '<runtime> [verbosity] exec ...': {!r}".format(head)
+        raise ValueError(msg)
+    real_sandbox = realpath(sandbox)
+    while words:
+        word = words.pop(0)
+        if word in _HEAD_FLAGS:
+            continue
+        if word not in ("-S", "-W", "--pwd", "-B", "--home") or not words:
+            msg = "the starter's command has {!r}, which the plan does not explain".format(word)
+            raise ValueError(msg)
+        value = words.pop(0)
+        if word == "-S":
+            ok = value.startswith("/") and "," not in value and ":" not in value
+        elif word in ("-W", "--home"):
+            ok = value == sandbox
+        elif word == "--pwd":
+            ok = value in ("/srv", workdir)
+        elif value in (sandbox + ":/srv", OPENCL_VENDORS):
+            ok = True
+        else:
+            real = realpath(value) if value.startswith("/") else ""
+            ok = (
+                "," not in value
+                and ":" not in value
+                and bool(real)
+                and (real in (workdir, real_sandbox) or real.startswith(real_sandbox.rstrip("/") + "/"))
+            )
+        if not ok:
+            msg = "the starter's command has {} {!r}, which the plan does not explain".format(word, value)
+            raise ValueError(msg)
 
 
 def runtime_environment(

@@ -301,8 +301,21 @@ def _starter_launch(inputs: "PlanInputs", launch: "LaunchPlan", starter_argv: "L
     from ..jobenv import read_job_environment
     from ..launch_env import RUNTIME_PATH
 
+    if not launch.use_container:
+        # The hook publishes no image for a plan without a container, so the starter runs the job as is;
+        # a runtime command here came from elsewhere (the job's own GS_ContainerImage where the hook
+        # did not run) and is never exec'd.
+        runtime = inputs.machine_ad.get("SINGULARITY_PATH")
+        launched = bool(starter_argv) and starter_argv[0] == runtime and "exec" in starter_argv[1:3]
+        if launched and inputs.job_ad.get("Cmd") != runtime:
+            msg = (
+                "the starter launched {} for a job our plan runs without a container (is the GS "
+                "prepare-job hook configured?)"
+            )
+            raise ValueError(msg.format(runtime))
+        return launch
     request = starter_request(launch, len(starter_argv))
-    argv = native_argv(starter_argv, launch.argv[0], request)
+    argv = native_argv(starter_argv, launch.argv[0], request, inputs.paths.scratch_dir or "")
     job_env = read_job_environment(inputs.job_ad).expanded(inputs.paths.scratch_dir)
     env = runtime_environment(inputs.environ, job_env, RUNTIME_PATH, launch)
     unset = tuple(name for name in inputs.environ if name not in env)
@@ -354,7 +367,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     if not isinstance(result, LaunchPlan) and outage:  # neither the job's fault nor the node's
         sleep = str(min(_sleep_seconds(sleep), JOB_FAULT_SLEEP))
         return _fail(result.message, True, search_path, error_file, sleep, marker, reveal, node_fault=False)
-    if isinstance(result, LaunchPlan) and result.use_container:
+    if isinstance(result, LaunchPlan):
         try:
             result = _starter_launch(inputs, result, args[1:])
         except ValueError as exc:
