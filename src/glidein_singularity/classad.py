@@ -41,6 +41,7 @@ __all__ = [
     "Expr",
     "Undefined",
     "format_literal",
+    "format_old_literal",
     "parse_ad",
     "parse_literal",
 ]
@@ -389,6 +390,23 @@ def _quote(text: str) -> str:
         else:
             out.append(char)
     return '"' + "".join(out) + '"'
+
+
+def format_old_literal(value: "Value") -> str:
+    """Return old-syntax ClassAd text for a literal value: what HTCondor reads back exactly from a hook's
+    ``Attr = value`` lines (``InsertLongFormAttrValue``, the old lexer).
+
+    In old syntax a backslash is itself except before a double quote, which ``\\"`` keeps in the
+    string; a string ending in a backslash ends at its closing quote because the line ends there. So a
+    string is written with only ``"`` escaped. Raises ConfigError for a string with NUL, CR or LF (the
+    line would end inside it); other values as ``format_literal``.
+    """
+    if isinstance(value, str):
+        if any(char in value for char in "\x00\r\n"):
+            msg = "cannot write an old-syntax ClassAd string containing NUL, CR or LF: {!r}".format(value)
+            raise ConfigError(msg)
+        return '"' + value.replace('"', '\\"') + '"'
+    return format_literal(value)
 
 
 def format_literal(value: "Value") -> str:

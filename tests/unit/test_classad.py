@@ -1,6 +1,8 @@
 """Tables for the exact old-ClassAd literal parser, the Ad mapping and format_literal."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from glidein_singularity.classad import (
     ERROR,
@@ -8,6 +10,7 @@ from glidein_singularity.classad import (
     Ad,
     Expr,
     format_literal,
+    format_old_literal,
     parse_ad,
     parse_literal,
 )
@@ -195,3 +198,24 @@ def test_format_literal_refuses(value, message):
 def test_format_then_parse_old_syntax(value):
     """Values without backslashes read back the same through the old-syntax parser."""
     assert value == parse_literal(format_literal(value))
+
+
+# --- the old syntax of hook output -------------------------------------------------------------------
+
+_OLD_TEXT = st.text(st.characters(blacklist_characters="\x00\r\n"), max_size=20)
+
+
+@given(_OLD_TEXT)
+def test_old_literal_round_trips_through_htcondors_old_parser(text: str) -> None:
+    """What the prepare-job hook writes, HTCondor's old-syntax reader gives back exactly (backslashes,
+    quotes, a trailing backslash: the new-syntax escapes would come back doubled)."""
+    classad2 = pytest.importorskip("classad2")
+    ad = classad2.parseOne("A = {}\nB = 1\n".format(format_old_literal(text)), classad2.ParserType.Old)
+    assert (text, 1) == (ad["A"], ad["B"])
+    assert text == parse_ad("A = {}\n".format(format_old_literal(text)))["A"]  # ours reads it alike
+
+
+@pytest.mark.parametrize("text", ["a\nb", "a\rb", "a\x00b"])
+def test_old_literal_refuses_what_a_line_cannot_hold(text: str) -> None:
+    with pytest.raises(ConfigError, match="NUL, CR or LF"):
+        format_old_literal(text)

@@ -73,7 +73,16 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
         moved = sorted(name for name in job_values if host_unsafe(name))
         if moved:
             kept = [(name, value) for name, value in job_values.items() if not host_unsafe(name)]
-            updates.append(("Environment", format_v2(kept)))
+            environment = format_v2(kept)
+            if "\n" in environment or "\r" in environment:
+                # The starter reads the hook's lines one by one: a line break cannot be handed back.
+                message = (
+                    "glidein-singularity: the job's environment sets {} and a value with a line break; the "
+                    "prepare-job hook must move the first out of the environment and cannot hand the second "
+                    "back to the starter: remove the line break".format(", ".join(moved))
+                )
+                return [("HookStatusCode", HOLD_STATUS), ("HookStatusMessage", message)]
+            updates.append(("Environment", environment))
             updates.append(("GS_MovedJobEnvironment", " ".join(moved)))
             job_values = dict(kept)
     # The environment the starter will give the wrapper: its own, the job's variables, then its own
@@ -96,7 +105,7 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
     if not isinstance(result, LaunchPlan) and result.job_caused:
         return [
             ("HookStatusCode", HOLD_STATUS),
-            ("HookStatusMessage", "glidein-singularity: " + result.message),
+            ("HookStatusMessage", " ".join(("glidein-singularity: " + result.message).split())),
         ]
     from .starter_launch import ARGS_ATTR, IMAGE_ATTR, htcondor_mode, request_attributes, starter_request
 
@@ -152,7 +161,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     """Read the job ad on stdin, print the update ad; always exit 0 (the status is in the output)."""
     args = list(sys.argv if argv is None else argv)
     here = os.path.dirname(os.path.abspath(args[0] if args else "."))
-    from ..classad import format_literal
+    from ..classad import format_old_literal
 
     try:
         lines = decide(sys.stdin.read(), dict(os.environ), here)
@@ -167,7 +176,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
         message = "glidein-singularity prepare-job hook failed: {}: {}".format(type(exc).__name__, exc)
         lines = [("HookStatusCode", REQUEUE_STATUS), ("HookStatusMessage", " ".join(message.split()))]
     for name, value in lines:
-        sys.stdout.write("{} = {}\n".format(name, format_literal(value)))  # type: ignore[arg-type]
+        sys.stdout.write("{} = {}\n".format(name, format_old_literal(value)))  # type: ignore[arg-type]
     sys.stdout.flush()
     return 0
 
