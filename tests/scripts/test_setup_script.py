@@ -922,7 +922,7 @@ def test_glidein_condor_config_installed(glidein):
 def test_glidein_condor_config_htcondor_launch_keeps_the_starters_runtime(glidein):
     """With GLIDEIN_SINGULARITY_USE_HTCONDOR the starter launches the containers: every snippet is
     installed, the container universe's included, and HTCondor's own launch is turned off only where the
-    setup did not define GS_USE_HTCONDOR (here it did, with the starter's SINGULARITY)."""
+    setup did not set GS_USE_HTCONDOR true (here it did, with the starter's SINGULARITY)."""
     (glidein.root / "condor_config.d").mkdir()
     glidein.fake()
     glidein.write_config(GLIDEIN_Singularity_Use="REQUIRED", GLIDEIN_SINGULARITY_USE_HTCONDOR="True")
@@ -935,7 +935,7 @@ def test_glidein_condor_config_htcondor_launch_keeps_the_starters_runtime(glidei
     assert ("True", True) == (config.get("GS_USE_HTCONDOR"), bool(config.get("SINGULARITY"))), proc.stderr
     emptied = [line for line in installed.splitlines() if line.strip() == "SINGULARITY ="]
     assert ["  SINGULARITY ="] == emptied
-    assert "if ! defined GS_USE_HTCONDOR\n  SINGULARITY =\nendif\n" in installed
+    assert "if ! $(GS_USE_HTCONDOR)\n  SINGULARITY =\nendif\n" in installed
 
 
 def test_glidein_condor_config_missing_snippet_fails(glidein):

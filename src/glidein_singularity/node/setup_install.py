@@ -158,7 +158,7 @@ GLIDEIN_CONFIG_DIR = "condor_config.d"
 GLIDEIN_CONFIG_FILE = "60-glidein-singularity.config"
 #: Our snippets installed into a glidein, in both launch modes: the wrapper's (the prepare-job hook and
 #: the attributes it publishes), the container universe's (which turns HTCondor's own launch off unless
-#: the setup defined GS_USE_HTCONDOR), the START term and the health probe.
+#: the setup set GS_USE_HTCONDOR true), the START term and the health probe.
 GLIDEIN_SNIPPETS = (
     "50-glidein-singularity-wrapper.config",
     "55-glidein-singularity-container.config",
