@@ -31,7 +31,8 @@ IS_OWNER = False
 # What gs-setup advertises on a REQUIRED slot where containers work.
 HAS_SINGULARITY = true
 GWMS_SINGULARITY_STATUS = "REQUIRED"
-STARTD_ATTRS = $(STARTD_ATTRS) HAS_SINGULARITY GWMS_SINGULARITY_STATUS
+SINGULARITY_MODE = "unprivileged"
+STARTD_ATTRS = $(STARTD_ATTRS) HAS_SINGULARITY GWMS_SINGULARITY_STATUS SINGULARITY_MODE
 # The probe's verdict, from a file, published to the startd's own ad only: no collector update.
 STARTD_CRON_AUTOPUBLISH = Never
 UPDATE_INTERVAL = 3600
@@ -68,8 +69,8 @@ def startd_own(pool: Pool, bed: Session, *attrs: str) -> list[str]:
 def test_a_claim_the_startd_would_now_refuse_keeps_the_startd_alive_and_loses_no_job(
     pool: Pool, bed: Session
 ) -> None:
-    """The collector still says healthy, the startd already says unhealthy: the claim is accepted
-    (our terms hold back only in that instant), the job runs once, and the startd lives on."""
+    """The collector still says healthy, the startd already says unhealthy: the claim is accepted (the
+    health facts are waived only in that instant), the job runs once, and the startd lives on."""
     pool.wait_for(lambda: pool.slots("GS_HEALTHY =?= true"), 30, "the collector to get GS_HEALTHY = true")
     before = startd_pid(bed)
     bed.write(FLAG, "false\n")

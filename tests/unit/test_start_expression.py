@@ -249,7 +249,7 @@ def start_named(slot: dict[str, object], job: dict[str, object]) -> object:
 
 def test_start_is_appended_to_existing_start() -> None:
     """The snippet composes with the site's own START instead of replacing it, and names its terms."""
-    assert "($(START)) && ($(GS_START_NAMED) || $(GS_CLAIM_BEING_ACCEPTED))" == TABLE["START"]
+    assert "($(START)) && $(GS_START_NAMED)" == TABLE["START"]
     assert ["$(STARTD_ATTRS)", "GS_START_IMAGE", "GS_START_OS", "GS_START_REQUIRED", "GS_START_JOB_ENV"] == (
         TABLE["STARTD_ATTRS"].split()
     )
@@ -315,19 +315,6 @@ def test_unsafe_names_parity(name):
         assert re.fullmatch(group, listed), listed
 
 
-def slot_start(slot: dict[str, object], job: dict[str, object]) -> object:
-    """Evaluate the slot's whole START as the startd does (the site's own START being true)."""
-    table = dict(TABLE, START="true")
-    machine = classad.ClassAd()
-    machine.update(slot)
-    for name in NAMED_TERMS:
-        machine[name] = classad.ExprTree(expand("$({})".format(name), table))
-    machine["Requirements"] = classad.ExprTree(expand(TABLE["START"], table))
-    target = classad.ClassAd()
-    target.update(job)
-    return target.matches(machine)
-
-
 def claim_states(now: int) -> dict[str, dict[str, object]]:
     """The slot's State/Activity/entered times in the moments START is evaluated."""
     return {
@@ -364,7 +351,8 @@ def claim_states(now: int) -> dict[str, dict[str, object]]:
     }
 
 
-BROKEN = dict(REQUIRED_SLOT, HAS_SINGULARITY=False, GS_HEALTHY=False)
+VALIDATED = dict(REQUIRED_SLOT, SINGULARITY_MODE="unprivileged")  # the startup script found a runtime
+BROKEN = dict(VALIDATED, HAS_SINGULARITY=False, GS_HEALTHY=False)  # ... that the probe found broken since
 IMAGE_JOB = {"SingularityImage": CVMFS_IMG}
 
 
@@ -380,29 +368,48 @@ IMAGE_JOB = {"SingularityImage": CVMFS_IMG}
 )
 def test_health_does_not_revoke_a_claim_in_the_instant_it_is_accepted(state: str, expected: bool) -> None:
     """HTCondor 23.9's static slot checks START only after entering Claimed and crashes if it is false
-    then (HTCONDOR-3033): our terms, false on a slot the probe just marked broken, hold back only there."""
+    then (HTCONDOR-3033): the health facts, false on a slot the probe just marked broken, are read as
+    true only there."""
     now = int(time.time())
     for job in ({}, IMAGE_JOB, {"REQUIRED_OS": "rhel9"}):
-        assert expected is slot_start(dict(BROKEN, **claim_states(now)[state]), job), (state, job)
+        assert expected is start_named(dict(BROKEN, **claim_states(now)[state]), job), (state, job)
 
 
-@pytest.mark.parametrize("slot", [CONTAINER_SLOT, REQUIRED_SLOT, NO_CONTAINER_SLOT, PLAIN_SLOT, BROKEN])
 @pytest.mark.parametrize(
     "job",
     [
         {},
         IMAGE_JOB,
         {"SingularityImage": "docker://alpine"},
+        {"SingularityImage": "/opt/local/img"},
         {"REQUIRED_OS": "rhel9"},
+        {"REQUIRED_OS": "rhel8"},
         {"Environment": "LD_PRELOAD=/x.so"},
+        {"Env": "BASH_ENV=/x"},
     ],
 )
-def test_the_claim_guard_never_makes_start_stricter(slot: dict[str, object], job: dict[str, object]) -> None:
-    """In every state START is at least our terms: the guard only ever keeps a claim, never refuses one."""
-    now = int(time.time())
-    for state, timing in claim_states(now).items():
-        full = dict(slot, **timing)
-        if start_named(full, job):
-            assert slot_start(full, job) is True, (state, slot, job)
-        if timing["State"] == "Unclaimed":
-            assert slot_start(full, job) is start_named(full, job), (state, slot, job)
+def test_a_health_flip_never_turns_start_false_while_a_claim_is_accepted(job: dict[str, object]) -> None:
+    """For any job, START on the slot just broken is at least START on the same slot healthy, in the
+    instant a claim is accepted: the startd never frees a claim it is accepting because of our probe."""
+    timing = claim_states(int(time.time()))["claim being accepted"]
+    healthy = start_named(dict(VALIDATED, **timing), job)
+    broken = start_named(dict(BROKEN, **timing), job)
+    assert broken is True or healthy is False, job  # never true when healthy and false when broken
+
+
+@pytest.mark.parametrize(
+    ("slot", "job"),
+    [
+        pytest.param(BROKEN, {"REQUIRED_OS": "rhel8"}, id="an OS the slot does not serve"),
+        pytest.param(BROKEN, {"SingularityImage": "docker://alpine"}, id="a remote image under cvmfs"),
+        pytest.param(BROKEN, {"SingularityImage": "/opt/local/img"}, id="a local image under cvmfs"),
+        pytest.param(NO_CONTAINER_SLOT, IMAGE_JOB, id="an image on a NEVER slot"),
+        pytest.param(dict(BROKEN, SINGULARITY_MODE=None), {}, id="REQUIRED, no runtime ever validated"),
+    ],
+)
+def test_the_claim_window_admits_no_job_the_slot_refuses_for_its_own_reasons(slot, job) -> None:
+    """The schedd may activate any of its jobs on a fresh claim (it evaluates START with the claimed
+    slot's ad): in the window only the health facts are waived, never the job's image, OS or
+    environment, and nothing on a slot where no runtime was ever validated."""
+    timing = claim_states(int(time.time()))["claim being accepted"]
+    assert start_named(dict(slot, **timing), job) is False
