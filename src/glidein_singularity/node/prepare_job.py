@@ -102,6 +102,13 @@ def decide(job_text: str, environ: "Dict[str, str]", here: str) -> "List[Tuple[s
     result = inputs.plan()
     if isinstance(result, LaunchPlan) and result.fetch is not None:
         result = _fetch_image(result)
+        if isinstance(result, LaunchPlan):
+            # planned again with the image in the store, with fresh file facts, as the wrapper will: the
+            # binds depend on what the image holds (seen in HTCondor mode: options planned before the
+            # first fetch differed from the wrapper's, and the job was requeued once)
+            from ..inputs import make_probe
+
+            result = inputs._replace(paths=inputs.paths._replace(probe=make_probe())).plan()
     if not isinstance(result, LaunchPlan) and result.job_caused:
         return [
             ("HookStatusCode", HOLD_STATUS),
