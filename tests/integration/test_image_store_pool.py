@@ -43,7 +43,7 @@ REPO = "gs/busybox"
 UNPACKED = "/cvmfs/unpacked.cern.ch"
 OS_LINE = 'NAME="gs-test busybox"'
 MARKER_DIR = "/opt/gs-marker"
-FETCH_TIMEOUT = 10
+FETCH_TIMEOUT = 30  # a fetch and unpack on two loaded cores can take over 10 s
 #: A "registry" that accepts connections and never answers.
 BLACK_HOLE = "127.0.0.1:5999"
 BLACK_HOLE_SERVER = """import socket
@@ -344,7 +344,7 @@ def test_container_universe_each_kind_runs_in_its_image(pool: Pool) -> None:
     sandbox_dir = _variant(pool.s, "sandboxdir")
     sif_dir = _variant(pool.s, "sifimage")
     pool.s.sh(
-        f"apptainer -s build /home/tuser/sifimage.sif {sif_dir} && chown tuser /home/tuser/sifimage.sif"
+        f"apptainer -s build -F /home/tuser/sifimage.sif {sif_dir} && chown tuser /home/tuser/sifimage.sif"
     )
     images = {
         "cvmfs": BUSYBOX,
@@ -364,7 +364,9 @@ def test_container_universe_each_kind_runs_in_its_image(pool: Pool) -> None:
     assert seen["cvmfs"] == (0, 1, OS_LINE, "busybox-1")
     assert seen["sandbox"] == (0, 1, 'NAME="sandboxdir"', "sandboxdir")
     assert seen["sif"] == (0, 1, 'NAME="sifimage"', "sifimage.sif")
-    assert seen["docker"] == (0, 1, OS_LINE, "image")  # <store>/images/<key>/image
+    assert seen["docker"] == (0, 1, OS_LINE, "image"), pool.userlog(
+        jobs["docker"]
+    )  # <store>/images/<key>/image
 
 
 def test_container_universe_obeys_the_image_policy(pool: Pool) -> None:

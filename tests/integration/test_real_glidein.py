@@ -1,10 +1,11 @@
 """GlideinWMS's own glidein_startup.sh, deployed as docs/deploy-factory.md says, in the bed's pool.
 
 One deployment per module: the site of tests/data/real_glidein/site.yaml is rendered, shipped with
-``bundle --ship``, staged by GlideinWMS's creation code and served on 127.0.0.1; three real glideins
-(groups ``required``, ``preferred`` and ``never`` on entry ``gs_entry``, which allows ``rhel9,debian13``)
-start in parallel against one pool (collector, negotiator, schedd). Jobs are submitted by the test user
-and steered to a glidein by its ``GLIDECLIENT_Group``.
+``bundle --ship``, staged by GlideinWMS's creation code and served on 127.0.0.1; four real glideins
+(groups ``required``, ``preferred``, ``never`` and ``htcondor``, the last in HTCondor launch mode, on
+entry ``gs_entry``, which allows ``rhel9,debian13``) start in parallel against one pool (collector,
+negotiator, schedd). Jobs are submitted by the test user and steered to a glidein by its
+``GLIDECLIENT_Group``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.testbed import real_glidein as rg
 
 IMAGES = "/cvmfs/singularity.opensciencegrid.org/gs-test"
 BUSYBOX = f"{IMAGES}/busybox:latest"
-GROUPS = ("required", "preferred", "never")
+GROUPS = ("required", "preferred", "never", "htcondor")
 PERIOD = 10  # GS_HEALTH_PERIOD in the site's factory attributes
 
 
@@ -295,3 +296,45 @@ def test_pilot_credential_and_glidein_dir_unreachable(site: Site) -> None:
     assert out.count("No such file or directory") >= 4, out
     assert (False, False) == (site.token in out, site.token.split(".")[0] in out)
     assert out.rstrip().endswith("done")
+
+
+def test_htcondor_launch_mode_in_a_real_glidein(site: Site) -> None:
+    """GLIDEIN_SINGULARITY_USE_HTCONDOR from the frontend group: the knobs reach the glidein's HTCondor
+    through GlideinWMS's condor vars, the starter launches the job's container from our plan (our container
+    facts win over what HTCondor's own probe says), and condor_ssh_to_job's shell lands in that container,
+    beside the job's own processes."""
+    from .test_standalone_ep import SSH_ON_PTY
+
+    ad = site.slots["htcondor"]
+    assert (True, True, "REQUIRED") == (
+        ad["GS_USE_HTCONDOR"],
+        ad["HAS_SINGULARITY"],
+        ad["GWMS_SINGULARITY_STATUS"],
+    )
+    facts = site.pool.s.run(
+        [
+            "condor_status",
+            "-af",
+            "HasContainer",
+            "HasDockerURL",
+            "-constraint",
+            'GLIDECLIENT_Group == "htcondor"',
+        ]
+    ).stdout.split()
+    assert ["true", "false"] == facts  # ours, not HTCondor's probe's (its HasDockerURL is true)
+    job = site.pool.submit(sh_job("sleep 120", "htcondor", 'environment = "GS_SSH_MARK=in-glidein"\n'))
+    site.pool.wait(job, statuses=(2,), timeout=120)
+    script = (
+        'echo GS-BEGIN; echo "$APPTAINER_CONTAINER"; pwd; echo mark=$GS_SSH_MARK; '
+        "cat /proc/self/uid_map | tr -s ' '; cat /proc/[0-9]*/comm; echo GS-END"
+    ).replace("GS-", 'GS""-')
+    session = site.bed.run(
+        ["python3", "-c", SSH_ON_PTY, f"{job.cluster}.0", script], user="tuser", check=False, timeout=90
+    )
+    site.pool.rm(job)
+    text = session.stdout.replace("\r", "")
+    inside = text.split("GS-BEGIN\n")[-1].split("GS-END")[0].splitlines()
+
+    assert [f"{IMAGES}/.images/debian-13", "/srv", "mark=in-glidein"] == inside[:3], text
+    assert inside[3].strip().startswith("1001 1001 1"), text  # unprivileged: the pilot's uid
+    assert "sleep" in " ".join(inside[4:]), text
